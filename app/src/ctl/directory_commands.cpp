@@ -1,0 +1,7 @@
+#include "ctl/command.hpp"
+
+namespace homthu::ctl {
+
+std::vector<command> directory_commands() { return {}; }
+
+}  // namespace homthu::ctl

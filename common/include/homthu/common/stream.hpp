@@ -1,0 +1,66 @@
+#pragma once
+// A client connection that starts as plain TCP and may become TLS, either at
+// once (implicit TLS: 465, 993) or on STARTTLS. Protocol sessions are written
+// once against this type instead of being templated on the stream: the switch
+// is one branch per operation, and it lets STARTTLS replace the transport in
+// the middle of a session without restarting its coroutine.
+//
+// Every operation runs under the deadline set with expires_after(); when it
+// passes, the operation fails with beast::error::timeout and the session ends.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace homthu::common {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using error_code = boost::system::error_code;
+
+class stream {
+ public:
+  explicit stream(asio::ip::tcp::socket socket);
+  ~stream();
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  // Reads what is available into buf (at least one byte). Returns 0 and sets
+  // ec on error, timeout or end of stream.
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec);
+  // Writes all of buf.
+  asio::awaitable<void> write(asio::const_buffer buf, error_code& ec);
+
+  // Server-side TLS handshake over the current TCP connection. The caller
+  // must have discarded any bytes it buffered before the handshake
+  // (RFC 3207 §4.2, RFC 9051 §6.2.1, CVE-2011-0411).
+  asio::awaitable<void> start_tls(asio::ssl::context& ctx, error_code& ec);
+  // Orderly close: TLS close_notify when TLS is up, then TCP shutdown.
+  asio::awaitable<void> close();
+
+  void expires_after(std::chrono::steady_clock::duration d);
+  void expires_never();
+
+  bool is_tls() const { return tls_ != nullptr; }
+  // Negotiated protocol and cipher, e.g. "TLSv1.3" "TLS_AES_256_GCM_SHA384";
+  // empty when plain.
+  std::string tls_version() const;
+  std::string tls_cipher() const;
+  const asio::ip::tcp::endpoint& remote() const { return remote_; }
+  const asio::ip::tcp::endpoint& local() const { return local_; }
+
+ private:
+  beast::tcp_stream& tcp();
+  std::unique_ptr<beast::tcp_stream> plain_;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+  asio::ip::tcp::endpoint remote_;
+  asio::ip::tcp::endpoint local_;
+};
+
+}  // namespace homthu::common

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package homthu needs to build, test and run.
+# Idempotent and non-interactive: packages already present are skipped,
+# so a second run costs one dpkg query.
+set -euo pipefail
+
+# The one list. README's dependency table describes each entry.
+packages=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config
+  # runtime libraries
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost-program-options1.81-dev
+  libssl-dev libsqlite3-dev libsodium-dev libldap-dev
+  libtomlplusplus-dev libgmime-3.0-dev libc-ares-dev
+  libopendkim-dev libspf2-dev zlib1g-dev
+  # directory server for quickstart and tests
+  slapd ldap-utils
+  # tests: unit framework and clients nobody here wrote
+  libgtest-dev libgmock-dev python3 python3-dkim python3-aiosmtpd
+  swaks isync curl openssl sqlite3 procps iproute2
+  # packaging
+  dpkg-dev fakeroot lintian file
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# slapd's postinst would create its own system database; we run private
+# instances only, so pre-answer debconf to skip that.
+echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The system slapd is not used; private instances are started by quickstart
+# and the tests. Stop it if the package started one.
+if command -v systemctl >/dev/null 2>&1; then
+  $sudo systemctl disable --now slapd >/dev/null 2>&1 || true
+fi
