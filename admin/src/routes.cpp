@@ -1,0 +1,64 @@
+#include "routes.hpp"
+
+#include "homthu/common/listener.hpp"
+
+namespace homthu::admin {
+
+namespace {
+
+bool is_autoconfig(std::string_view path) {
+  return path == "/.well-known/autoconfig/mail/config-v1.1.xml" || path == "/mail/config-v1.1.xml";
+}
+
+bool is_autodiscover(std::string_view path) {
+  return path == "/autodiscover/autodiscover.xml" || path == "/Autodiscover/Autodiscover.xml";
+}
+
+}  // namespace
+
+bool is_plain_http_route(std::string_view path) { return is_autoconfig(path); }
+
+std::string https_location(const common::config& cfg, std::string_view host_header, std::string_view target) {
+  // Host without its port; never echo anything that could split the header.
+  std::string host(host_header.substr(0, host_header.find(':')));
+  if (host.empty() || host.find_first_of("\r\n /\\@") != std::string::npos) {
+    host = cfg.server.hostname;
+  }
+  std::string port;
+  if (!cfg.listen.admin.empty()) {
+    auto p = common::parse_endpoint(cfg.listen.admin.front()).port();
+    if (p != 443) {
+      port = ":" + std::to_string(p);
+    }
+  }
+  std::string t(target);
+  if (t.empty() || t.front() != '/' || t.find_first_of("\r\n") != std::string::npos) {
+    t = "/";
+  }
+  return "https://" + host + port + t;
+}
+
+boost::asio::awaitable<response> route(services& svc, const request& req, bool over_tls) {
+  (void)over_tls;
+  if (req.path == "/healthz") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      co_return json_error(405, "use GET");
+    }
+    co_return co_await healthz(svc);
+  }
+  if (is_autoconfig(req.path)) {
+    if (req.method != "GET") {
+      co_return json_error(405, "use GET");
+    }
+    co_return thunderbird_autoconfig(svc.cfg, req);
+  }
+  if (is_autodiscover(req.path)) {
+    if (req.method != "POST" && req.method != "GET") {
+      co_return json_error(405, "use POST");
+    }
+    co_return outlook_autodiscover(svc.cfg, req);
+  }
+  co_return json_error(404, "no such page");
+}
+
+}  // namespace homthu::admin

@@ -1,0 +1,211 @@
+"""The integration fixture: a private slapd loaded with the demo province and
+the real homthud, on free loopback ports, in a temporary directory.
+
+    from harness import Homthu
+    with Homthu(users=50) as h:
+        smtplib.SMTP(h.host, h.port("smtp"))
+
+Environment: HOMTHU_BIN (directory of homthud and homthuctl) and
+HOMTHU_SOURCE (repository root), both set by ctest. HOMTHU_KEEP=1 keeps the
+temporary directory for a post-mortem.
+"""
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+SOURCE = os.environ.get("HOMTHU_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BIN = os.environ.get("HOMTHU_BIN", os.path.join(SOURCE, "build", "bin"))
+SLAPD_SH = os.path.join(SOURCE, "packaging", "slapd.sh")
+
+LISTENERS = ("smtp", "submission", "smtps", "imap", "imaps", "admin", "admin_http")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=20.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("homthud exited with status %d" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("port %d did not open within %.0f s" % (port, timeout))
+
+
+class Homthu:
+    host = "127.0.0.1"
+
+    def __init__(self, users=50, password="Mat-khau-demo-2026", config_extra="", seed=1):
+        self.users = users
+        self.password = password
+        self.config_extra = config_extra
+        self.seed = seed
+        self.proc = None
+        self.ports = {}
+        self.data_dir = None
+
+    # --- lifecycle ---------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.data_dir = tempfile.mkdtemp(prefix="homthu-it-")
+        self.ldap_dir = os.path.join(self.data_dir, "ldap")
+        self.demo_dir = os.path.join(self.data_dir, "demo")
+        for name in LISTENERS + ("ldap",):
+            self.ports[name] = free_port()
+        self.ldap_uri = "ldap://127.0.0.1:%d" % self.ports["ldap"]
+
+        self._run([SLAPD_SH, "setup", self.ldap_dir])
+        self._run([os.path.join(BIN, "homthuctl"), "demo", "ldif", "--users", str(self.users),
+                   "--seed", str(self.seed), "--password-stdin", "--out", self.demo_dir],
+                  input=self.password)
+        self._run([SLAPD_SH, "load", self.ldap_dir, os.path.join(self.demo_dir, "demo.ldif")])
+        env = self._run([SLAPD_SH, "env", self.ldap_dir]).stdout
+        self.ldap_env = {}
+        for line in env.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                self.ldap_env[k.strip()] = v.strip().strip("'\"")
+        with open(os.path.join(self.demo_dir, "accounts.tsv"), encoding="utf-8") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+        header = rows[0]
+        self.accounts = [dict(zip(("address", "id", "name", "unit"), r)) for r in rows[1:]]
+        assert header[0] == "address", header
+
+        tls_dir = os.path.join(self.data_dir, "tls")
+        os.makedirs(tls_dir)
+        self.cafile = os.path.join(tls_dir, "cert.pem")
+        self.keyfile = os.path.join(tls_dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "30", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", self.keyfile, "-out", self.cafile],
+                       check=True, capture_output=True)
+        self.config_path = os.path.join(self.data_dir, "homthu.toml")
+        self.log_path = os.path.join(self.data_dir, "homthud.log")
+        self.write_config()
+        self.start_slapd()
+        self.start_homthud()
+
+    def write_config(self):
+        listen = "\n".join('%s = "127.0.0.1:%d"' % (n, self.ports[n]) for n in LISTENERS)
+        text = f"""
+[server]
+hostname = "localhost"
+domains = ["thainguyen.gov.vn"]
+data_dir = "{self.data_dir}"
+shutdown_grace = "5s"
+
+[log]
+level = "debug"
+file = "{self.log_path}"
+
+[tls]
+cert = "{self.cafile}"
+key = "{self.keyfile}"
+
+[listen]
+{listen}
+
+[ldap]
+uri = "{self.ldap_uri}"
+bind_dn = "{self.ldap_env.get('HOMTHU_LDAP_BIND_DN', '')}"
+bind_password_file = "{self.ldap_env.get('HOMTHU_LDAP_SECRET_FILE', '')}"
+timeout = "3s"
+
+[argon2]
+ops_limit = 2
+mem_limit = "19M"
+"""
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(text + "\n" + self.config_extra)
+
+    def start_slapd(self):
+        self._run([SLAPD_SH, "start", self.ldap_dir, self.ldap_uri])
+
+    def stop_slapd(self):
+        self._run([SLAPD_SH, "stop", self.ldap_dir])
+
+    def start_homthud(self):
+        self.stderr = open(os.path.join(self.data_dir, "homthud.stderr"), "ab")
+        self.proc = subprocess.Popen([os.path.join(BIN, "homthud"), "--config", self.config_path],
+                                     stdout=self.stderr, stderr=self.stderr)
+        for name in ("smtp", "submission", "smtps", "imap", "imaps", "admin"):
+            wait_for_port(self.ports[name], proc=self.proc)
+
+    def stop_homthud(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def restart_homthud(self, sig=signal.SIGTERM):
+        self.stop_homthud(sig)
+        self.start_homthud()
+
+    def stop(self):
+        self.stop_homthud()
+        try:
+            self.stop_slapd()
+        except Exception:
+            pass
+        if self.data_dir and not os.environ.get("HOMTHU_KEEP"):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # --- helpers for tests -------------------------------------------------
+
+    def port(self, name):
+        return self.ports[name]
+
+    def account(self, i=0):
+        return self.accounts[i]
+
+    def ssl_context(self):
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        return ctx
+
+    def ctl(self, *args, input=None, check=False):
+        return subprocess.run([os.path.join(BIN, "homthuctl"), "--config", self.config_path, *args],
+                              input=input, capture_output=True, text=True, check=check, timeout=300)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def _run(self, argv, input=None):
+        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
+        return r
