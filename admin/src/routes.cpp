@@ -46,6 +46,12 @@ boost::asio::awaitable<response> route(services& svc, const request& req, bool o
     }
     co_return co_await healthz(svc);
   }
+  if (req.path == "/metrics" && svc.metrics) {
+    response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = svc.metrics->prometheus_text();
+    co_return r;
+  }
   if (is_autoconfig(req.path)) {
     if (req.method != "GET") {
       co_return json_error(405, "use GET");

@@ -6,6 +6,7 @@
 #include "homthu/common/config.hpp"
 #include "homthu/common/listener.hpp"
 #include "homthu/common/log.hpp"
+#include "homthu/common/metrics.hpp"
 #include "homthu/common/tls.hpp"
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/ldap_directory.hpp"
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
 
     // Declared before the io_context so that they outlive every coroutine
     // frame the io_context destroys on exit.
+    common::metrics metrics;
     std::unique_ptr<homthu::storage::store> store;
     std::unique_ptr<homthu::directory::directory> dir;
     std::unique_ptr<homthu::smtp::server> smtp;
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
     unsigned io_threads = cfg.server.io_threads ? cfg.server.io_threads
                                                 : std::max(1u, std::thread::hardware_concurrency());
     asio::io_context io(static_cast<int>(io_threads));
-    common::listener_set listeners(io, tls);
+    common::listener_set listeners(io, tls, &metrics);
     common::worker_pool workers(cfg.server.worker_threads);
 
     // Storage and directory are opened after binding, so that a port in use
@@ -193,7 +195,7 @@ int main(int argc, char** argv) {
 
     smtp = std::make_unique<homthu::smtp::server>(homthu::smtp::services{cfg, *dir, *store, workers, tls});
     imap = std::make_unique<homthu::imap::server>(homthu::imap::services{cfg, *dir, *store, workers, tls});
-    admin = std::make_unique<homthu::admin::server>(homthu::admin::services{cfg, *dir, *store, workers, tls});
+    admin = std::make_unique<homthu::admin::server>(homthu::admin::services{cfg, *dir, *store, workers, tls, &metrics});
 
     asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     asio::signal_set hup(io, SIGHUP);

@@ -33,6 +33,9 @@ struct listener_set::entry {
   double tokens = 0;
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
   unsigned handshake_rate = 200;
+  counter* accepted = nullptr;
+  counter* refused = nullptr;
+  gauge* open = nullptr;
 };
 
 tcp::endpoint parse_endpoint(const std::string& address) {
@@ -72,8 +75,8 @@ tcp::endpoint parse_endpoint(const std::string& address) {
   return {a, static_cast<unsigned short>(p)};
 }
 
-listener_set::listener_set(asio::io_context& io, std::shared_ptr<tls_provider> tls)
-    : io_(io), tls_(std::move(tls)) {}
+listener_set::listener_set(asio::io_context& io, std::shared_ptr<tls_provider> tls, metrics* m)
+    : io_(io), tls_(std::move(tls)), metrics_(m) {}
 
 void listener_set::add(const listener_options& opts, session_fn session, reject_fn reject) {
   auto e = std::make_shared<entry>();
@@ -82,6 +85,13 @@ void listener_set::add(const listener_options& opts, session_fn session, reject_
   e->reject = std::move(reject);
   e->handshake_rate = 200;
   e->tokens = e->handshake_rate;
+  if (metrics_) {
+    const std::string label = "{listener=\"" + opts.name + "\"}";
+    e->accepted = &metrics_->get_counter("homthu_connections_total" + label, "Connections accepted");
+    e->refused = &metrics_->get_counter("homthu_connections_refused_total" + label,
+                                        "Connections refused by the connection caps");
+    e->open = &metrics_->get_gauge("homthu_connections_open" + label, "Connections open now");
+  }
   if (opts.implicit_tls && !tls_) {
     throw std::runtime_error("listen " + opts.name + ": implicit TLS needs [tls] cert and key");
   }
@@ -201,6 +211,9 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
     refusal = "server shutting down";
   }
   if (!refusal.empty()) {
+    if (e->refused) {
+      e->refused->inc();
+    }
     log::warn("listener.refused", {{"listener", info.listener}, {"peer", info.peer_ip}, {"reason", refusal}});
     if (e->reject && !e->opts.implicit_tls) {
       s.expires_after(std::chrono::seconds(5));
@@ -214,6 +227,10 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
   }
 
   ++active_;
+  if (e->accepted) {
+    e->accepted->inc();
+    e->open->add(1);
+  }
   struct release {
     listener_set* self;
     std::shared_ptr<entry> e;
@@ -226,6 +243,9 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
         e->per_ip.erase(it);
       }
       --self->active_;
+      if (e->open) {
+        e->open->add(-1);
+      }
     }
   } guard{this, e, info.peer_ip};
 

@@ -5,6 +5,7 @@
 
 #include "homthu/common/config.hpp"
 #include "homthu/common/listener.hpp"
+#include "homthu/common/metrics.hpp"
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/directory.hpp"
 #include "homthu/storage/store.hpp"
@@ -20,6 +21,7 @@ struct services {
   storage::store& store;
   common::worker_pool& workers;
   std::shared_ptr<common::tls_provider> tls;
+  common::metrics* metrics = nullptr;  // served at /metrics when set
 };
 
 struct request;

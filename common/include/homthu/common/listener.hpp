@@ -8,6 +8,7 @@
 // Shutdown: stop() closes acceptors; sessions watch `stopping()` and the
 // daemon waits up to shutdown_grace for active() to reach zero.
 
+#include "homthu/common/metrics.hpp"
 #include "homthu/common/stream.hpp"
 #include "homthu/common/tls.hpp"
 
@@ -47,7 +48,7 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& address);
 
 class listener_set {
  public:
-  listener_set(asio::io_context& io, std::shared_ptr<tls_provider> tls);
+  listener_set(asio::io_context& io, std::shared_ptr<tls_provider> tls, metrics* m = nullptr);
   // Binds now (so a port in use fails start-up before anything else runs).
   // Throws std::runtime_error "listen <name> <address>: <reason>".
   void add(const listener_options& opts, session_fn session, reject_fn reject = {});
@@ -66,6 +67,7 @@ class listener_set {
 
   asio::io_context& io_;
   std::shared_ptr<tls_provider> tls_;
+  metrics* metrics_;
   std::vector<std::shared_ptr<entry>> entries_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> active_{0};
