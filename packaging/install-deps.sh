@@ -17,10 +17,14 @@ packages=(
   # directory server for quickstart and tests
   slapd ldap-utils
   # tests: unit framework and clients nobody here wrote
-  libgtest-dev libgmock-dev python3 python3-dkim python3-aiosmtpd
-  swaks isync curl openssl sqlite3 procps iproute2
+  libgtest-dev libgmock-dev python3 python3-dkim python3-aiosmtpd python3-ldap3
+  swaks isync curl openssl sqlite3 procps iproute2 sslscan faketime
+  # fuzzing (libFuzzer)
+  clang libclang-rt-14-dev
   # packaging
   dpkg-dev fakeroot lintian file
+  # browser tests of the admin console (playwright-core drives it)
+  chromium nodejs
 )
 
 missing=()
@@ -30,7 +34,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# playwright-core for the console's browser tests, pinned by
+# tests/browser/package-lock.json; skipped when npm is absent.
+browser_test_deps() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  if command -v npm >/dev/null 2>&1 && [[ -f "$root/tests/browser/package-lock.json" ]] &&
+     [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
+    npm ci --prefix "$root/tests/browser" --no-audit --no-fund >/dev/null
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
+  browser_test_deps
   exit 0
 fi
 
@@ -48,3 +64,4 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now slapd >/dev/null 2>&1 || true
 fi
+browser_test_deps

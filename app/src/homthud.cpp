@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     // frame the io_context destroys on exit.
     common::metrics metrics;
     std::unique_ptr<homthu::storage::store> store;
-    std::unique_ptr<homthu::directory::directory> dir;
+    std::unique_ptr<homthu::directory::ldap_directory> dir;
     std::unique_ptr<homthu::smtp::server> smtp;
     std::unique_ptr<homthu::imap::server> imap;
     std::unique_ptr<homthu::admin::server> admin;
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     store = homthu::storage::open_store(so);
     // Never fatal when slapd is down: the directory answers "unavailable"
     // (temporary failures) and reconnects by itself.
-    dir = homthu::directory::open_ldap_directory(cfg);
+    dir = homthu::directory::open_ldap(cfg);
 
     smtp = std::make_unique<homthu::smtp::server>(homthu::smtp::services{cfg, *dir, *store, workers, tls});
     imap = std::make_unique<homthu::imap::server>(homthu::imap::services{cfg, *dir, *store, workers, tls});

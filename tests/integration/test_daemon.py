@@ -161,6 +161,37 @@ class Lifecycle(unittest.TestCase):
         finally:
             h.stop()
 
+    def test_sighup_reloads_the_certificate_without_dropping_connections(self):
+        h = Homthu(users=5)
+        try:
+            h.start()
+            def fingerprint():
+                r = subprocess.run("openssl s_client -connect 127.0.0.1:%d </dev/null 2>/dev/null"
+                                   " | openssl x509 -noout -fingerprint -sha256" % h.port("imaps"),
+                                   shell=True, capture_output=True, text=True, timeout=20)
+                return r.stdout.strip()
+            before = fingerprint()
+            self.assertIn("Fingerprint", before)
+            held = socket.create_connection(("127.0.0.1", h.port("imaps")))
+            held_tls = h.ssl_context().wrap_socket(held, server_hostname="localhost")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-days", "30", "-subj", "/CN=localhost",
+                            "-keyout", h.keyfile, "-out", h.cafile], check=True, capture_output=True)
+            h.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            after = before
+            while after == before and time.monotonic() < deadline:
+                time.sleep(0.2)
+                after = fingerprint()
+            self.assertNotEqual(after, before)
+            # The connection made before the reload is still served.
+            held_tls.settimeout(10)
+            greeting = held_tls.recv(200)
+            self.assertTrue(greeting.startswith(b"* OK"), greeting)
+            held_tls.close()
+        finally:
+            h.stop()
+
     def test_sigterm_stops_cleanly(self):
         h = Homthu(users=5)
         try:
