@@ -15,6 +15,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -183,6 +184,23 @@ struct change_event {
   std::uint64_t modseq = 0;
 };
 
+// What `homthuctl fsck` reports. Problems are inconsistencies (wrong
+// counters or reference counts, missing blobs, SQLite integrity errors);
+// garbage is what a crash or an abandoned spool leaves behind and is safe to
+// remove (unreferenced blobs, temporary files).
+struct fsck_report {
+  std::vector<std::string> problems;
+  std::vector<std::string> garbage;
+  std::vector<std::string> repaired;   // what --repair fixed
+  bool clean() const { return problems.empty(); }
+};
+
+struct gc_report {
+  std::uint64_t blobs_removed = 0;
+  std::uint64_t temp_removed = 0;
+  std::uint64_t bytes_freed = 0;
+};
+
 // Keeps a change-feed subscription alive; unsubscribes on destruction.
 class subscription {
  public:
@@ -265,6 +283,25 @@ class store {
   // A session is told within 100 ms of the commit.
   virtual std::unique_ptr<subscription> watch(const std::string& account,
                                               std::function<void(const change_event&)> fn) = 0;
+
+  // --- maintenance (homthuctl; added after the first contract) ----------
+  // Defaults exist so that test doubles of store need not implement them.
+  // Account ids holding any data, sorted.
+  virtual result<std::vector<std::string>> accounts() { return make_error_code(error::not_allowed); }
+  // Checks blob references, counters and database integrity; with `repair`,
+  // fixes counters and reference counts and removes garbage older than
+  // `grace` (files younger may belong to a delivery in progress).
+  virtual result<fsck_report> fsck(bool repair, std::chrono::seconds grace = std::chrono::hours(1)) {
+    (void)repair;
+    (void)grace;
+    return make_error_code(error::not_allowed);
+  }
+  // Removes blobs no message references and leftover temporary files older
+  // than `grace`. Never removes a referenced or pinned blob.
+  virtual result<gc_report> collect_garbage(std::chrono::seconds grace = std::chrono::hours(1)) {
+    (void)grace;
+    return make_error_code(error::not_allowed);
+  }
 };
 
 struct store_options {

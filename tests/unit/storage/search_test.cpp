@@ -1,0 +1,91 @@
+// Full-text search as IMAP SEARCH uses it, with Vietnamese text: diacritics
+// and case ignored, đ folded to d, fields kept apart.
+
+#include "test_util.hpp"
+
+namespace homthu::storage::testing {
+namespace {
+
+class search_test : public store_test {
+ protected:
+  void SetUp() override {
+    store_test::SetUp();
+    auto vn = read_file(std::string(HOMTHU_TEST_DATA) + "/storage/vn-multipart.eml");
+    ASSERT_FALSE(deliver_to("an", vn).ec);                                           // uid 1
+    ASSERT_FALSE(deliver_to("an", simple_message("Lịch họp", "Họp giao ban tuần.\r\n")).ec);  // uid 2
+    ASSERT_FALSE(deliver_to("an", simple_message("Báo cáo", "Đà Nẵng và Hà Nội\r\n")).ec);     // uid 3
+    mb_ = mailbox_id("an", "INBOX");
+  }
+  std::vector<std::uint32_t> find(text_field f, std::string_view q) {
+    auto r = s_->search_text("an", mb_, f, q);
+    EXPECT_TRUE(r) << q;
+    return r ? *r : std::vector<std::uint32_t>{};
+  }
+  using v = std::vector<std::uint32_t>;
+  std::int64_t mb_ = 0;
+};
+
+TEST_F(search_test, diacritics_and_case_are_ignored) {
+  EXPECT_EQ(find(text_field::text, "hanh chinh"), v{1});
+  EXPECT_EQ(find(text_field::text, "HÀNH CHÍNH"), v{1});
+  EXPECT_EQ(find(text_field::text, "Thái Nguyên"), v{1});  // the html part says THAI NGUYEN
+  EXPECT_EQ(find(text_field::text, "hop giao ban"), v{2});
+}
+
+TEST_F(search_test, vietnamese_d_is_folded_both_ways) {
+  EXPECT_EQ(find(text_field::text, "da nang"), v{3});
+  EXPECT_EQ(find(text_field::text, "Đà Nẵng"), v{3});
+  EXPECT_EQ(find(text_field::body, "dai tu"), v{1});
+  EXPECT_EQ(find(text_field::subject, "dot 2"), v{1});
+}
+
+TEST_F(search_test, fields_are_separate) {
+  EXPECT_EQ(find(text_field::subject, "lich hop"), v{2});
+  EXPECT_EQ(find(text_field::body, "lich hop"), v{});
+  EXPECT_EQ(find(text_field::from, "van thu so noi vu"), v{1});
+  EXPECT_EQ(find(text_field::from, "an@thainguyen.gov.vn"), (v{2, 3}));
+  EXPECT_EQ(find(text_field::to, "nguyen van binh"), v{1});
+  EXPECT_EQ(find(text_field::cc, "binh"), v{});
+  EXPECT_EQ(find(text_field::body, "cong-van.pdf"), v{});  // attachments are not text
+}
+
+TEST_F(search_test, words_match_as_prefixes_and_all_must_match) {
+  EXPECT_EQ(find(text_field::text, "hanh chin"), v{1});
+  EXPECT_EQ(find(text_field::text, "hanh nonexistentword"), v{});
+}
+
+TEST_F(search_test, query_syntax_is_inert) {
+  EXPECT_EQ(find(text_field::text, "\"hanh\" * ( ) ^ - :chinh"), v{1});
+  EXPECT_EQ(find(text_field::text, "hanh OR xyzzy"), v{});  // OR is a word here, not an operator
+  EXPECT_EQ(find(text_field::text, "subject:hop"), v{});
+  EXPECT_EQ(find(text_field::text, ""), (v{1, 2, 3}));
+}
+
+TEST_F(search_test, expunged_messages_are_not_found) {
+  flags del;
+  del.system = flag_deleted;
+  ASSERT_TRUE(s_->store_flags("an", mb_, std::vector<std::uint32_t>{3}, flag_op::add, del, std::nullopt));
+  ASSERT_TRUE(s_->expunge("an", mb_, std::nullopt));
+  EXPECT_EQ(find(text_field::text, "da nang"), v{});
+  ASSERT_TRUE(s_->collect_garbage(std::chrono::seconds(0)));
+  EXPECT_EQ(find(text_field::text, "hanh chinh"), v{1});
+  auto f = s_->fsck(false);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->clean());
+}
+
+TEST_F(search_test, fetch_meta_serves_parsed_fields) {
+  auto meta = s_->fetch_meta("an", mb_, std::vector<std::uint32_t>{1, 2, 77});
+  ASSERT_TRUE(meta);
+  ASSERT_EQ(meta->size(), 2u);
+  EXPECT_EQ((*meta)[0].subject, "Re: [Công văn] Hành chính công đợt 2");
+  EXPECT_EQ((*meta)[0].base_subject, "Hành chính công đợt 2");
+  EXPECT_EQ((*meta)[0].header_size, 540u);
+  EXPECT_TRUE((*meta)[0].bodystructure.starts_with("(((\"text\" \"plain\""));
+  EXPECT_EQ((*meta)[0].entry.size, 1306u);
+  EXPECT_EQ((*meta)[1].subject, "Lịch họp");
+  EXPECT_EQ((*meta)[1].sent_date, 1748827800);
+}
+
+}  // namespace
+}  // namespace homthu::storage::testing
