@@ -163,6 +163,7 @@ cmd_env() {
   printf "HOMTHU_LDAP_BASE_DN='%s'\n" "$(base_of "$dir")"
   printf "HOMTHU_LDAP_BIND_DN='%s'\n" "$(service_dn_of "$dir")"
   printf "HOMTHU_LDAP_BIND_PASSWORD_FILE='%s'\n" "$dir/homthu.secret"
+  printf "HOMTHU_LDAP_SECRET_FILE='%s'\n" "$dir/homthu.secret"
   printf "HOMTHU_LDAP_ADMIN_DN='%s'\n" "cn=admin,$(base_of "$dir")"
   printf "HOMTHU_LDAP_ADMIN_PASSWORD_FILE='%s'\n" "$dir/admin.secret"
   if [[ -f $dir/uri ]]; then

@@ -71,6 +71,12 @@ asio::awaitable<void> stream::close() {
   sock.close(ec);
 }
 
+std::size_t stream::available() {
+  error_code ec;
+  auto n = tcp().socket().available(ec);
+  return ec ? 0 : n;
+}
+
 void stream::expires_after(std::chrono::steady_clock::duration d) { tcp().expires_after(d); }
 void stream::expires_never() { tcp().expires_never(); }
 

@@ -47,6 +47,11 @@ class stream {
   void expires_after(std::chrono::steady_clock::duration d);
   void expires_never();
 
+  // Bytes received on the TCP socket and not yet read (before TLS: the
+  // client's pipelined or early data). Used to catch clients that talk
+  // before the greeting (RELIABILITY.md S5).
+  std::size_t available();
+
   bool is_tls() const { return tls_ != nullptr; }
   // Negotiated protocol and cipher, e.g. "TLSv1.3" "TLS_AES_256_GCM_SHA384";
   // empty when plain.

@@ -85,7 +85,8 @@ class directory {
   // invalid_credentials, disabled, unavailable.
   virtual result<auth_result> authenticate(std::string_view login, std::string_view password,
                                            service svc) = 0;
-  // Errors: not_found (a definite "no such address"), unavailable.
+  // Errors: not_found (a definite "no such address"), disabled (the account
+  // or list exists with mail disabled: reject like unknown, 550), unavailable.
   virtual result<recipient> resolve(std::string_view address) = 0;
   // By address, alias or id. Errors: not_found, unavailable.
   virtual result<account> find_account(std::string_view address_or_id) = 0;

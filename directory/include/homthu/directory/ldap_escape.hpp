@@ -23,4 +23,7 @@ std::string escape_dn_value(std::string_view value);
 // 1-64 characters of [a-z0-9._-], starting with a letter or digit.
 bool is_valid_id(std::string_view value);
 
+// Well-formed UTF-8 (no overlong 2-byte forms, no bytes above U+10FFFF lead).
+bool is_valid_utf8(std::string_view s);
+
 }  // namespace homthu::directory

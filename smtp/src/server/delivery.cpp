@@ -1,0 +1,503 @@
+// The end of an SMTP transaction (see delivery.hpp). Input: content from
+// the session (already de-stuffed and checked for bare CR/LF) and recipients
+// the session accepted. Invariants: trace headers are built only from
+// validated values (addresses parsed by proto/path, HELO restricted to
+// printable ASCII, our own hostname); local deliveries complete before the
+// queue record is written, and both before the 250; every failure before
+// that point is a 4xx (or 5xx for a permanent reason) and leaves no copy.
+#include "delivery.hpp"
+
+#include "../queue/dsn.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+namespace homthu::smtp::detail {
+namespace {
+
+constexpr std::size_t head_capture = 64u << 10;
+constexpr std::size_t write_batch = 256u << 10;
+constexpr unsigned max_hops = 50;  // RELIABILITY.md S15; RFC 5321 §6.3
+
+proto::reply storage_reply(const boost::system::error_code& ec) {
+  if (ec == storage::error::disk_full) {
+    return proto::make_reply(452, "4.3.1", "Insufficient system storage, try again later", ec.message());
+  }
+  return proto::make_reply(451, "4.3.0", "Temporary storage failure, try again later", ec.message());
+}
+
+std::string clean_token(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+    out.push_back(ok ? static_cast<char>(c) : '_');
+  }
+  return out;
+}
+
+// Expands accepted recipients into mailboxes and outbound addresses.
+// Blocking (directory calls); runs on the worker pool.
+struct expansion {
+  std::vector<storage::delivery_target> targets;
+  std::vector<std::string> target_addresses;
+  std::vector<std::pair<std::string, const accepted_rcpt*>> remote;
+  bool unavailable = false;
+};
+
+void add_account(expansion& e, std::set<std::string>& seen, const directory::account& a, const std::string& via) {
+  if (!a.enabled || !seen.insert(a.id).second) {
+    return;
+  }
+  storage::delivery_target t;
+  t.account = a.id;
+  t.quota_bytes = a.quota_bytes;
+  t.quota_messages = a.quota_messages;
+  e.targets.push_back(std::move(t));
+  e.target_addresses.push_back(via);
+  for (const auto& f : a.forward_to) {
+    e.remote.emplace_back(common::to_lower_ascii(f), nullptr);
+  }
+}
+
+void expand_one(server_state& st, expansion& e, std::set<std::string>& seen, std::set<std::string>& lists,
+                const directory::recipient& r, const std::string& via, int depth) {
+  using kind = directory::recipient::kind;
+  if (r.type == kind::account) {
+    add_account(e, seen, r.acct, via);
+  } else if (r.type == kind::forward) {
+    for (const auto& f : r.forward_to) {
+      e.remote.emplace_back(common::to_lower_ascii(f), nullptr);
+    }
+  } else {
+    if (depth > 4 || !lists.insert(r.list_address).second) {
+      return;  // nested too deep, or a loop between lists
+    }
+    for (const auto& m : r.members) {
+      const auto parts = common::split_address(m);
+      if (!parts) {
+        continue;
+      }
+      if (!st.is_local_domain(parts->domain)) {
+        e.remote.emplace_back(common::to_lower_ascii(m), nullptr);
+        continue;
+      }
+      auto sub = st.svc.dir.resolve(m);
+      if (!sub) {
+        if (sub.error() == directory::error::unavailable) {
+          e.unavailable = true;
+          return;
+        }
+        continue;  // a member that no longer exists
+      }
+      expand_one(st, e, seen, lists, *sub, m, depth + 1);
+      if (e.unavailable) {
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string rfc5322_date(std::int64_t t) {
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+                months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+header_facts scan_headers(std::string_view head) {
+  header_facts f;
+  std::size_t pos = 0;
+  std::string from_value;
+  bool in_from = false;
+  while (pos < head.size()) {
+    auto eol = head.find("\r\n", pos);
+    if (eol == std::string_view::npos) {
+      break;  // a partial last line: the header is longer than we captured
+    }
+    auto line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (line.empty()) {
+      f.header_complete = true;
+      break;
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (in_from) {
+        from_value += line;
+      }
+      continue;
+    }
+    in_from = false;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    auto name = common::to_lower_ascii(line.substr(0, colon));
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) {
+      name.pop_back();
+    }
+    if (name == "received") {
+      ++f.received;
+    } else if (name == "from") {
+      f.from_present = true;
+      in_from = true;
+      from_value += line.substr(colon + 1);
+      from_value += ",";
+    }
+  }
+  // Addresses in From: the text inside <...>, or bare addr-specs between
+  // commas. Quoted display names may hold '<' or ','; skip quoted text.
+  std::string cur;
+  bool quoted = false;
+  int comment = 0;
+  std::string angle;
+  bool in_angle = false;
+  auto flush = [&] {
+    std::string a = !angle.empty() ? angle : cur;
+    a.erase(std::remove_if(a.begin(), a.end(), [](char c) { return c == ' ' || c == '\t'; }), a.end());
+    if (!a.empty() && a.find('@') != std::string::npos) {
+      f.from.push_back(common::to_lower_ascii(a));
+    }
+    cur.clear();
+    angle.clear();
+  };
+  for (std::size_t i = 0; i < from_value.size(); ++i) {
+    const char c = from_value[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+      continue;
+    }
+    if (comment > 0) {
+      if (c == '(') {
+        ++comment;
+      } else if (c == ')') {
+        --comment;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+    } else if (c == '(') {
+      comment = 1;
+    } else if (c == '<') {
+      in_angle = true;
+      angle.clear();
+    } else if (c == '>') {
+      in_angle = false;
+    } else if (c == ',' && !in_angle) {
+      flush();
+    } else if (c == ':' && !in_angle) {
+      cur.clear();  // group syntax "name: a@b, c@d;"
+    } else if (c == ';' && !in_angle) {
+      flush();
+    } else if (in_angle) {
+      angle.push_back(c);
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return f;
+}
+
+message_sink::message_sink(session& s) : s_(s) {}
+
+message_sink::~message_sink() = default;
+
+asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open(session& s) {
+  std::unique_ptr<message_sink> sink(new message_sink(s));
+  auto& st = s.st;
+  const auto& rcpts = s.tx.rcpts;
+  auto e = co_await st.svc.workers.run([&st, &rcpts]() {
+    expansion e;
+    std::set<std::string> seen;
+    std::set<std::string> lists;
+    for (const auto& r : rcpts) {
+      if (!r.local) {
+        e.remote.emplace_back(r.address, &r);
+        continue;
+      }
+      expand_one(st, e, seen, lists, r.resolved, r.address, 0);
+      if (e.unavailable) {
+        break;
+      }
+    }
+    return e;
+  });
+  if (e.unavailable) {
+    co_return proto::make_reply(451, "4.4.3", "Directory temporarily unavailable, try again later");
+  }
+  sink->targets = std::move(e.targets);
+  sink->target_addresses = std::move(e.target_addresses);
+  std::set<std::string> remote_seen;
+  for (auto& [addr, src] : e.remote) {
+    if (remote_seen.insert(addr).second) {
+      sink->remote.push_back(addr);
+    }
+  }
+  if (sink->targets.empty() && sink->remote.empty()) {
+    // Every recipient was a list whose members are all gone or disabled.
+    co_return proto::make_reply(554, "5.5.1", "Error: no valid recipients");
+  }
+  if (!sink->targets.empty()) {
+    auto& store = st.svc.store;
+    auto sp = co_await st.svc.workers.run([&store]() { return store.begin_spool(); });
+    if (!sp) {
+      co_return storage_reply(sp.error());
+    }
+    sink->spool_ = std::move(*sp);
+  }
+  if (!sink->remote.empty()) {
+    if (!st.queue) {
+      co_return proto::make_reply(451, "4.3.0", "Outbound queue unavailable");
+    }
+    auto& q = *st.queue;
+    auto qb = co_await st.svc.workers.run([&q]() { return q.begin(); });
+    if (!qb) {
+      co_return storage_reply(qb.error());
+    }
+    sink->qbody_ = std::move(*qb);
+  }
+
+  // Trace headers. RFC 5321 §4.4: Return-Path is added at final delivery
+  // only, so the queue copy does not get it.
+  const auto now = unix_now();
+  const auto& tx = s.tx;
+  std::string received = "Received: from " + clean_token(s.helo.empty() ? "unknown" : s.helo) + " ([" +
+                         clean_token(s.info.peer_ip) + "])\r\n\tby " + st.hostname + " (homthu) with " +
+                         s.protocol_name() + " id " + clean_token(s.info.session_id) + "." +
+                         std::to_string(s.messages + 1);
+  if (s.stream.is_tls()) {
+    received += "\r\n\t(using " + clean_token(s.stream.tls_version()) + " with cipher " +
+                clean_token(s.stream.tls_cipher()) + ")";
+  }
+  if (tx.rcpts.size() == 1) {
+    received += "\r\n\tfor <" + tx.rcpts.front().args.recipient.str() + ">";
+  }
+  received += "; " + rfc5322_date(now) + "\r\n";
+  std::string auth_results = "Authentication-Results: " + st.hostname + ";";
+  if (s.auth) {
+    auth_results += " auth=pass smtp.auth=" + s.auth->acct.address + "\r\n";
+  } else {
+    auth_results += " none\r\n";
+  }
+  const std::string trace = received + auth_results;
+  if (sink->spool_) {
+    const std::string rp = "Return-Path: <" + tx.mail.sender.str() + ">\r\n" + trace;
+    auto& sp = *sink->spool_;
+    auto w = co_await st.svc.workers.run([&sp, &rp]() { return sp.write(rp); });
+    if (!w) {
+      co_return storage_reply(w.error());
+    }
+  }
+  if (sink->qbody_) {
+    auto& qb = *sink->qbody_;
+    auto w = co_await st.svc.workers.run([&qb, &trace]() { return qb.write(trace); });
+    if (!w) {
+      co_return storage_reply(w.error());
+    }
+  }
+  co_return std::move(sink);
+}
+
+asio::awaitable<void> message_sink::write(std::string_view data) {
+  if (head_.size() < head_capture) {
+    head_.append(data.substr(0, head_capture - head_.size()));
+  }
+  content_size_ += data.size();
+  if (write_error_) {
+    co_return;
+  }
+  pending_.append(data);
+  if (pending_.size() >= write_batch) {
+    co_await flush_pending();
+  }
+}
+
+asio::awaitable<void> message_sink::flush_pending() {
+  if (pending_.empty() || write_error_) {
+    pending_.clear();
+    co_return;
+  }
+  auto* sp = spool_.get();
+  auto* qb = qbody_.get();
+  const auto& data = pending_;
+  write_error_ = co_await s_.st.svc.workers.run([sp, qb, &data]() -> boost::system::error_code {
+    if (sp) {
+      if (auto r = sp->write(data); !r) {
+        return r.error();
+      }
+    }
+    if (qb) {
+      if (auto r = qb->write(data); !r) {
+        return r.error();
+      }
+    }
+    return {};
+  });
+  pending_.clear();
+}
+
+asio::awaitable<proto::reply> message_sink::commit() {
+  co_await flush_pending();
+  if (write_error_) {
+    co_return storage_reply(write_error_);
+  }
+  auto& st = s_.st;
+  const auto& tx = s_.tx;
+  const auto facts = scan_headers(head_);
+  if (facts.received >= max_hops) {
+    co_return proto::make_reply(554, "5.4.6", "Too many hops (mail loop?)");
+  }
+  if (s_.auth && facts.from_present) {
+    for (const auto& f : facts.from) {
+      if (!sender_owned(s_, f)) {
+        s_.log.info("smtp.from_mismatch", {{"user", s_.auth->acct.id}, {"from", f}});
+        co_return proto::make_reply(550, "5.7.1", "From: header address not owned by user " + s_.auth->acct.address);
+      }
+    }
+  }
+  const auto now = unix_now();
+  const auto id = s_.info.session_id + "." + std::to_string(s_.messages + 1);
+  std::vector<std::size_t> failed;
+  std::vector<boost::system::error_code> failed_ec;
+  if (spool_) {
+    auto& store = st.svc.store;
+    auto* sp = spool_.get();
+    auto& targets = this->targets;
+    struct local_result {
+      boost::system::error_code ec;
+      std::vector<storage::delivery_outcome> outcomes;
+    };
+    auto res = co_await st.svc.workers.run([sp, &store, &targets, now]() {
+      local_result r;
+      auto blob = sp->finish();
+      if (!blob) {
+        r.ec = blob.error();
+        return r;
+      }
+      r.outcomes = store.deliver(*blob, targets, now);
+      return r;
+    });
+    if (res.ec) {
+      co_return storage_reply(res.ec);
+    }
+    std::size_t ok = 0;
+    bool all_quota = true;
+    bool exceeds_every_quota = true;
+    for (std::size_t i = 0; i < res.outcomes.size() && i < targets.size(); ++i) {
+      const auto& o = res.outcomes[i];
+      if (!o.ec) {
+        ++ok;
+        continue;
+      }
+      failed.push_back(i);
+      failed_ec.push_back(o.ec);
+      if (o.ec != storage::error::over_quota) {
+        all_quota = false;
+      }
+      if (targets[i].quota_bytes == 0 || content_size_ <= targets[i].quota_bytes) {
+        exceeds_every_quota = false;
+      }
+    }
+    if (ok == 0 && !failed.empty()) {
+      s_.log.warn("smtp.local_delivery_failed", {{"error", failed_ec.front().message()}});
+      if (all_quota) {
+        co_return exceeds_every_quota
+            ? proto::make_reply(552, "5.2.2", "Message exceeds the recipient's mailbox quota")
+            : proto::make_reply(452, "4.2.2", "Mailbox full, try again later");
+      }
+      for (const auto& ec : failed_ec) {
+        if (storage::is_temporary(ec)) {
+          co_return storage_reply(ec);
+        }
+      }
+      co_return proto::make_reply(554, "5.3.0", "Delivery failed", failed_ec.front().message());
+    }
+  }
+  if (qbody_) {
+    storage::queue_message msg;
+    msg.sender = tx.mail.sender.str();
+    msg.envid = tx.mail.envid;
+    msg.ret_full = tx.mail.ret != proto::dsn_ret::headers;
+    msg.smtputf8 = tx.mail.smtputf8;
+    msg.eight_bit = tx.mail.body == proto::body_type::eight_bit_mime || tx.mail.body == proto::body_type::binary_mime;
+    msg.submitter = s_.auth ? s_.auth->acct.id : std::string{};
+    msg.received_from = s_.info.peer_ip;
+    msg.created = now;
+    for (const auto& addr : remote) {
+      storage::queue_recipient r;
+      r.address = addr;
+      r.next_attempt = now;
+      for (const auto& a : tx.rcpts) {
+        if (a.address == addr) {
+          r.orcpt = a.args.orcpt;
+          const auto& n = a.args.notify;
+          r.notify = n.never ? storage::notify_never
+                             : static_cast<std::uint8_t>((n.success ? storage::notify_success : 0) |
+                                                         (n.failure ? storage::notify_failure : 0) |
+                                                         (n.delay ? storage::notify_delay : 0));
+        }
+      }
+      msg.recipients.push_back(std::move(r));
+    }
+    auto& q = *st.queue;
+    auto body = std::move(qbody_);
+    auto c = co_await st.svc.workers.run([&q, &body, &msg]() { return q.commit(std::move(body), msg); });
+    if (!c) {
+      // Local copies (if any) are already delivered; the client's retry may
+      // duplicate them, which RFC 5321 §6.1 prefers to a loss.
+      s_.log.error("smtp.queue_failed", {{"error", c.error().message()}});
+      co_return storage_reply(c.error());
+    }
+    st.wake();
+  }
+  if (!failed.empty()) {
+    // Some local recipients failed after others succeeded: the 250 covers the
+    // message, so the failures become a DSN to the sender (RFC 3461 §6).
+    dsn_input d;
+    d.reporting_mta = st.hostname;
+    d.sender = tx.mail.sender.canonical();
+    d.envid = tx.mail.envid;
+    d.received_from = s_.info.peer_ip;
+    d.arrival = now;
+    for (std::size_t k = 0; k < failed.size(); ++k) {
+      const auto over = failed_ec[k] == storage::error::over_quota;
+      d.recipients.push_back({target_addresses[failed[k]], "", "failed", over ? "5.2.2" : "5.3.0",
+                              std::string("x-homthu; ") + failed_ec[k].message(), ""});
+    }
+    d.original = header_block(head_);
+    d.headers_only = true;
+    if (!tx.mail.sender.empty()) {
+      const auto msg = make_dsn(d, now);
+      auto ec = co_await st.svc.workers.run([&st, &d, &msg]() { return send_notice(st, d.sender, msg); });
+      if (ec) {
+        s_.log.warn("smtp.dsn_failed", {{"error", ec.message()}});
+      }
+    }
+  }
+  s_.log.info("smtp.accepted", {{"id", id}, {"from", tx.mail.sender.str()}, {"rcpts", tx.rcpts.size()},
+                                {"size", content_size_}, {"local", targets.size() - failed.size()},
+                                {"remote", remote.size()}});
+  co_return proto::make_reply(250, "2.0.0", "Ok: queued as " + id);
+}
+
+}  // namespace homthu::smtp::detail

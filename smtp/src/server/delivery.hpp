@@ -1,0 +1,60 @@
+#pragma once
+// The end of a transaction: where the message goes. A sink is opened when
+// DATA/BDAT starts (recipients expanded, store spool and/or queue body
+// opened, trace headers written), takes the content as it arrives, and
+// commits: local deliveries first, then the outbound queue record, and only
+// then the 250 (DESIGN.md durability rule). Destroying an uncommitted sink
+// removes the spooled copies.
+
+#include "session.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace homthu::smtp::detail {
+
+class message_sink {
+ public:
+  ~message_sink();
+  // Errors: 451 4.4.3 (directory unavailable), 451 4.3.0 / 452 4.3.1 (storage).
+  static asio::awaitable<proto::result<std::unique_ptr<message_sink>>> open(session& s);
+
+  // Buffers and writes through the worker pool in large pieces. After the
+  // first error every later write is a no-op and commit() reports it.
+  asio::awaitable<void> write(std::string_view data);
+  std::uint64_t content_size() const { return content_size_; }
+  // Flushes, delivers, queues; returns the final reply for DATA / BDAT LAST.
+  asio::awaitable<proto::reply> commit();
+
+  std::vector<storage::delivery_target> targets;   // local mailboxes, one per account
+  std::vector<std::string> target_addresses;       // the address that reached each target
+  std::vector<std::string> remote;                 // outbound recipients, canonical
+
+ private:
+  explicit message_sink(session& s);
+  asio::awaitable<void> flush_pending();
+  session& s_;
+  std::unique_ptr<storage::spool> spool_;
+  std::unique_ptr<storage::queue_writer> qbody_;
+  std::string pending_;
+  std::string head_;              // the first bytes of the content, for header checks
+  std::uint64_t content_size_ = 0;
+  boost::system::error_code write_error_;
+};
+
+// RFC 5322 §3.3 date-time of `t` in UTC: "Tue, 03 Mar 2026 10:04:05 +0000".
+std::string rfc5322_date(std::int64_t t);
+std::int64_t unix_now();
+
+// Header checks on the start of a message (whatever of the header block fits).
+struct header_facts {
+  unsigned received = 0;                 // Received: fields (hop count, RFC 5321 §6.3)
+  std::vector<std::string> from;         // addr-specs in From:, canonical
+  bool from_present = false;
+  bool header_complete = false;          // the blank line was seen
+};
+header_facts scan_headers(std::string_view head);
+
+}  // namespace homthu::smtp::detail
