@@ -8,7 +8,7 @@ namespace homthu::admin {
 
 boost::asio::awaitable<response> healthz(services& svc) {
   std::string domain = svc.cfg.server.domains.front();
-  auto dir_state = co_await svc.workers.run([&svc, domain] {
+  auto dir_state = co_await svc.workers.run([&svc, &domain] {
     auto r = svc.dir.resolve("postmaster@" + domain);
     if (!r && r.error() == directory::error::unavailable) {
       return std::string("unavailable");

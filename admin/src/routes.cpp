@@ -1,6 +1,10 @@
 #include "routes.hpp"
 
+#include "api.hpp"
 #include "homthu/common/listener.hpp"
+#include "state.hpp"
+
+#include <chrono>
 
 namespace homthu::admin {
 
@@ -38,8 +42,22 @@ std::string https_location(const common::config& cfg, std::string_view host_head
   return "https://" + host + port + t;
 }
 
-boost::asio::awaitable<response> route(services& svc, const request& req, bool over_tls) {
-  (void)over_tls;
+boost::asio::awaitable<response> route(admin_state& st, const request& req, bool over_tls) {
+  auto& svc = st.svc;
+  if (req.path.rfind("/api/", 0) == 0) {
+    if (!over_tls) {
+      co_return json_error(403, "use HTTPS");
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = co_await api_route(st, req);
+    if (st.api_latency) {
+      st.api_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (st.api_errors && r.status >= 500) {
+      st.api_errors->inc();
+    }
+    co_return r;
+  }
   if (req.path == "/healthz") {
     if (req.method != "GET" && req.method != "HEAD") {
       co_return json_error(405, "use GET");
@@ -63,6 +81,11 @@ boost::asio::awaitable<response> route(services& svc, const request& req, bool o
       co_return json_error(405, "use POST");
     }
     co_return outlook_autodiscover(svc.cfg, req);
+  }
+  if (req.method == "GET" || req.method == "HEAD") {
+    if (auto f = static_file(svc.cfg, req.path)) {
+      co_return *f;
+    }
   }
   co_return json_error(404, "no such page");
 }

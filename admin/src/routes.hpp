@@ -4,9 +4,13 @@
 #include "homthu/admin/http.hpp"
 #include "homthu/admin/server.hpp"
 
+#include <optional>
+
 namespace homthu::admin {
 
-boost::asio::awaitable<response> route(services& svc, const request& req, bool over_tls);
+struct admin_state;
+
+boost::asio::awaitable<response> route(admin_state& st, const request& req, bool over_tls);
 // Paths answered over plain HTTP too (mail clients fetch autoconfig so).
 bool is_plain_http_route(std::string_view path);
 // https://host[:admin port]/target for the redirect from plain HTTP.
@@ -15,6 +19,8 @@ std::string https_location(const common::config& cfg, std::string_view host_head
 // autoconfig.cpp
 response thunderbird_autoconfig(const common::config& cfg, const request& req);
 response outlook_autodiscover(const common::config& cfg, const request& req);
+// static.cpp: the console's files, or nullopt when `path` is none of them.
+std::optional<response> static_file(const common::config& cfg, std::string_view path);
 // health.cpp
 boost::asio::awaitable<response> healthz(services& svc);
 

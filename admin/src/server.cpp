@@ -9,6 +9,7 @@
 #include "homthu/common/address.hpp"
 #include "homthu/common/log.hpp"
 #include "routes.hpp"
+#include "state.hpp"
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -31,6 +32,7 @@ const char* reason(unsigned status) {
   switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 202: return "Accepted";
     case 204: return "No Content";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
@@ -41,6 +43,7 @@ const char* reason(unsigned status) {
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -95,7 +98,7 @@ response json_error(unsigned status, const std::string& message) {
   return r;
 }
 
-server::server(services s) : svc_(std::move(s)) {}
+server::server(services s) : svc_(std::move(s)), state_(std::make_unique<admin_state>(svc_)) {}
 server::~server() = default;
 
 void server::stop() { stopping_ = true; }
@@ -188,7 +191,7 @@ asio::awaitable<void> server::serve(common::stream& s, const common::connection_
 }
 
 asio::awaitable<response> server::handle(const request& req, bool over_tls) {
-  co_return co_await route(svc_, req, over_tls);
+  co_return co_await route(*state_, req, over_tls);
 }
 
 }  // namespace homthu::admin

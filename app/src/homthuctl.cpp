@@ -30,7 +30,7 @@ void usage(const std::vector<homthu::ctl::command>& cmds, std::FILE* out) {
 int main(int argc, char** argv) {
   std::vector<homthu::ctl::command> cmds;
   for (auto group : {homthu::ctl::directory_commands, homthu::ctl::storage_commands,
-                     homthu::ctl::queue_commands}) {
+                     homthu::ctl::queue_commands, homthu::ctl::dkim_commands}) {
     for (auto& c : group()) {
       cmds.push_back(std::move(c));
     }

@@ -144,6 +144,26 @@ int main(int argc, char** argv) {
     common::listener_set listeners(io, tls, &metrics);
     common::worker_pool workers(cfg.server.worker_threads);
 
+    // Signals are caught from here on: a SIGTERM during start-up waits in
+    // the queue and stops the daemon cleanly once it runs.
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    asio::signal_set hup(io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+      hup.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) {
+          return;
+        }
+        std::string err;
+        if (tls && !tls->reload(err)) {
+          hlog::error("tls.reload_failed", {{"error", err}});
+        } else if (tls) {
+          hlog::info("tls.reloaded", {{"cert", cfg.tls.cert}});
+        }
+        wait_hup();
+      });
+    };
+    wait_hup();
+
     // Storage and directory are opened after binding, so that a port in use
     // is reported before any file is created, and after dropping privileges,
     // so that their files belong to the unprivileged user.
@@ -196,24 +216,6 @@ int main(int argc, char** argv) {
     smtp = std::make_unique<homthu::smtp::server>(homthu::smtp::services{cfg, *dir, *store, workers, tls});
     imap = std::make_unique<homthu::imap::server>(homthu::imap::services{cfg, *dir, *store, workers, tls});
     admin = std::make_unique<homthu::admin::server>(homthu::admin::services{cfg, *dir, *store, workers, tls, &metrics});
-
-    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-    asio::signal_set hup(io, SIGHUP);
-    std::function<void()> wait_hup = [&] {
-      hup.async_wait([&](const boost::system::error_code& ec, int) {
-        if (ec) {
-          return;
-        }
-        std::string err;
-        if (tls && !tls->reload(err)) {
-          hlog::error("tls.reload_failed", {{"error", err}});
-        } else if (tls) {
-          hlog::info("tls.reloaded", {{"cert", cfg.tls.cert}});
-        }
-        wait_hup();
-      });
-    };
-    wait_hup();
 
     stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) {

@@ -344,7 +344,7 @@ config parse_config(std::string_view text, const std::string& source_name) {
                     {"smtps", &c.listen.smtps}, {"imap", &c.listen.imap},
                     {"imaps", &c.listen.imaps}, {"admin", &c.listen.admin},
                     {"admin_http", &c.listen.admin_http}};
-    bool any_tls = false;
+    bool any_listener = false;
     for (auto& [key, v] : items) {
       s.strings(key, *v);
       for (auto& a : *v) {
@@ -354,10 +354,12 @@ config parse_config(std::string_view text, const std::string& source_name) {
           s.fail_at(key, e.what());
         }
       }
-      any_tls = any_tls || !v->empty();
+      any_listener = any_listener || !v->empty();
     }
-    if (any_tls && (c.tls.cert.empty() || c.tls.key.empty())) {
-      throw config_error(file + ":1: tls.cert: a certificate and key are required ([tls] cert and key)");
+    // Every listener offers TLS (STARTTLS or implicit), so any listener
+    // needs the certificate.
+    if (any_listener && (c.tls.cert.empty() || c.tls.key.empty())) {
+      throw config_error(file + ":1: tls.cert: [tls] cert and key are required when a listener is configured");
     }
     s.finish();
   }

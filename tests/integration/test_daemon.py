@@ -56,8 +56,13 @@ class StartupErrors(unittest.TestCase):
             busy.listen()
             port = busy.getsockname()[1]
             d = tempfile.mkdtemp(prefix="homthu-cfg-")
+            cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
             path = self.write('[server]\ndomains = ["thainguyen.gov.vn"]\ndata_dir = "%s"\n'
-                              '[listen]\nsmtp = "127.0.0.1:%d"\n' % (d, port))
+                              '[tls]\ncert = "%s"\nkey = "%s"\n'
+                              '[listen]\nsmtp = "127.0.0.1:%d"\n' % (d, cert, key, port))
             r = homthud("--config", path)
             self.assertEqual(r.returncode, 1)
             self.assertIn("listen smtp 127.0.0.1:%d" % port, r.stderr)

@@ -24,5 +24,6 @@ struct command {
 std::vector<command> directory_commands();  // ctl/directory_commands.cpp
 std::vector<command> storage_commands();    // ctl/storage_commands.cpp
 std::vector<command> queue_commands();      // ctl/queue_commands.cpp
+std::vector<command> dkim_commands();       // ctl/dkim_commands.cpp
 
 }  // namespace homthu::ctl

@@ -35,6 +35,7 @@ const std::array commands{
     command_spec{"GETQUOTA", cmd::getquota, auth_states, 0},
     command_spec{"GETQUOTAROOT", cmd::getquotaroot, auth_states, 0},
     command_spec{"SETQUOTA", cmd::setquota, auth_states, 0},
+    command_spec{"COMPRESS", cmd::compress, auth_states, cmd_no_sync},
     command_spec{"UNSELECT", cmd::unselect, sel_state, cmd_no_sync},
     command_spec{"CLOSE", cmd::close, sel_state, cmd_no_sync},
     command_spec{"CHECK", cmd::check, sel_state, 0},

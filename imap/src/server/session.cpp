@@ -69,7 +69,8 @@ std::string session::capabilities() const {
   }
   c += " NAMESPACE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC CHILDREN LIST-EXTENDED LIST-STATUS"
        " SPECIAL-USE CREATE-SPECIAL-USE UTF8=ACCEPT ESEARCH SEARCHRES SORT SORT=DISPLAY"
-       " THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE BINARY MULTIAPPEND STATUS=SIZE";
+       " THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE BINARY MULTIAPPEND STATUS=SIZE"
+       " COMPRESS=DEFLATE";
   return c;
 }
 
@@ -97,7 +98,20 @@ asio::awaitable<bool> session::flush() {
     co_return true;
   }
   common::error_code ec;
-  co_await stream.write(asio::buffer(out_), ec);
+  if (z_) {
+    zbuf_.clear();
+    if (!z_->compress(out_, zbuf_)) {
+      log.warn("imap.deflate_failed", {});
+      closed_ = true;
+      co_return false;
+    }
+    co_await stream.write(asio::buffer(zbuf_), ec);
+    if (zbuf_.capacity() > flush_at * 2) {
+      std::string().swap(zbuf_);
+    }
+  } else {
+    co_await stream.write(asio::buffer(out_), ec);
+  }
   out_.clear();
   if (out_.capacity() > flush_at * 2) {
     std::string().swap(out_);
@@ -145,6 +159,9 @@ asio::awaitable<void> session::read_task() {
 
 // Takes a completed read into the reader. False when the connection ended.
 asio::awaitable<bool> session::fill() {
+  if (z_ && z_->pending()) {
+    co_return inflate_input();
+  }
   start_read();
   for (;;) {
     if (read_done_) {
@@ -153,6 +170,10 @@ asio::awaitable<bool> session::fill() {
       if (read_ec_ || read_n_ == 0) {
         closed_ = true;
         co_return false;
+      }
+      if (z_) {
+        z_->push(std::string_view(rbuf_.get(), read_n_));
+        co_return inflate_input();
       }
       reader_.feed(std::string_view(rbuf_.get(), read_n_));
       co_return true;
@@ -166,10 +187,45 @@ asio::awaitable<bool> session::fill() {
   }
 }
 
+bool session::inflate_input() {
+  // At most one large read's worth at a time: the reader sees decompressed
+  // bytes in bounded pieces and applies its line limit to them (I7).
+  zbuf_.clear();
+  auto st = z_->inflate_some(zbuf_, large_read);
+  if (st == deflate_stream::status::bomb) {
+    log.warn("imap.inflate_bomb", {});
+    out_ += "* BYE [LIMIT] Compressed input expands too much\r\n";
+    return false;
+  }
+  if (st == deflate_stream::status::error) {
+    out_ += "* BYE Invalid compressed data\r\n";
+    return false;
+  }
+  reader_.feed(zbuf_);
+  if (zbuf_.capacity() > flush_at * 2) {
+    std::string().swap(zbuf_);
+  }
+  return true;
+}
+
+asio::awaitable<bool> session::start_compress() {
+  // The tagged OK goes out uncompressed; everything after it is deflated
+  // (RFC 4978 §3).
+  if (!co_await flush()) {
+    co_return false;
+  }
+  z_ = std::make_unique<deflate_stream>(cfg().imap.max_inflate_ratio);
+  if (!z_->ok()) {
+    log.error("imap.deflate_init_failed", {});
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> session::wait_event_or_input(bool& input_ready) {
   input_ready = false;
   for (;;) {
-    if (reader_.buffered() > 0) {
+    if (input_buffered()) {
       input_ready = true;
       co_return;
     }
@@ -429,6 +485,8 @@ asio::awaitable<bool> session::dispatch(std::string_view text) {
       co_return false;
     case reply::then::starttls:
       co_return co_await do_starttls();
+    case reply::then::compress:
+      co_return co_await start_compress();
     default:
       co_return true;
   }
@@ -502,6 +560,9 @@ asio::awaitable<void> session::run() {
         }
         if (reader_.idle()) {
           reader_.shrink();
+          if (z_ && !z_->pending()) {
+            z_->shrink();
+          }
         }
         keep = co_await fill();
         break;

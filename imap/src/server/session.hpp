@@ -16,6 +16,7 @@
 #include "homthu/imap/proto/args.hpp"
 #include "homthu/imap/proto/reader.hpp"
 #include "homthu/imap/server.hpp"
+#include "deflate.hpp"
 #include "selected_mailbox.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -133,6 +134,12 @@ class session {
   // Wakes (IDLE) when the selected mailbox changed or the server stops.
   asio::awaitable<void> wait_event_or_input(bool& input_ready);
 
+  // COMPRESS (RFC 4978).
+  bool compression_active() const { return z_ != nullptr; }
+  // Client bytes received and not yet taken by a command.
+  bool input_buffered() const { return reader_.buffered() > 0 || (z_ && z_->pending()); }
+  void drop_buffered_input() { reader_.discard_input(); }
+
  private:
   asio::awaitable<bool> fill();       // reads more input into reader_
   void start_read();
@@ -143,10 +150,16 @@ class session {
   void write_tagged(const std::string& tag, const reply& r);
   bool count_bad();
   asio::awaitable<bool> do_starttls();
+  asio::awaitable<bool> start_compress();
+  // Inflates the next piece of compressed input into the reader; false
+  // (with a BYE queued) on corrupt data or an inflate bomb.
+  bool inflate_input();
 
   server::impl& srv_;
   proto::reader reader_;
   std::string out_;
+  std::unique_ptr<deflate_stream> z_;  // set once COMPRESS DEFLATE is active
+  std::string zbuf_;                   // inflated or deflated bytes in transit
   std::shared_ptr<session_control> control_;
   std::unique_ptr<storage::subscription> watch_;
   asio::cancellation_signal read_cancel_;

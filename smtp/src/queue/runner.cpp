@@ -124,6 +124,32 @@ struct queue_runner::impl : std::enable_shared_from_this<impl> {
       common::log::error("smtp.queue_body_missing", {{"id", id}, {"error", body.error().message()}});
       co_return;
     }
+    if (st.signer) {
+      // RFC 6376: sign with d= the From: domain when it is one of ours;
+      // mail we only forward keeps its author's signatures and gets none of
+      // ours. Signed on each attempt (cheap next to the connection) so that
+      // a key rotation applies to mail already queued.
+      auto& state = st;
+      auto& text = *body;
+      auto sign = [&state, &text]() {
+        std::string error;
+        const auto facts = scan_headers(std::string_view(text).substr(0, 64u << 10));
+        if (facts.from.size() != 1) {
+          return std::pair<std::string, std::string>{};
+        }
+        const auto parts = common::split_address(facts.from.front());
+        if (!parts || !state.is_local_domain(parts->domain)) {
+          return std::pair<std::string, std::string>{};
+        }
+        auto sig = state.signer->sign(text, common::to_lower_ascii(parts->domain), &error);
+        return std::pair<std::string, std::string>{std::move(sig), std::move(error)};
+      };
+      auto [sig, error] = co_await st.svc.workers.run(sign);
+      if (!error.empty()) {
+        common::log::warn("smtp.dkim_sign_failed", {{"id", id}, {"error", error}});
+      }
+      body->insert(0, sig);
+    }
     auto now = unix_now();
     // Group due recipients by destination domain (or all to the relayhost).
     std::map<std::string, std::vector<storage::queue_recipient*>> groups;

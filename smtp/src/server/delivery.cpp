@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::size_t head_capture = 64u << 10;
 constexpr std::size_t write_batch = 256u << 10;
+constexpr std::size_t hold_limit = 4u << 20;  // inbound content held for SPF/DKIM/DMARC
 constexpr unsigned max_hops = 50;  // RELIABILITY.md S15; RFC 5321 §6.3
 
 proto::reply storage_reply(const boost::system::error_code& ec) {
@@ -218,7 +219,7 @@ header_facts scan_headers(std::string_view head) {
   return f;
 }
 
-message_sink::message_sink(session& s) : s_(s) {}
+message_sink::message_sink(session& s) : s_(s), filter_(s.st.hostname) {}
 
 message_sink::~message_sink() = default;
 
@@ -293,40 +294,89 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
     received += "\r\n\tfor <" + tx.rcpts.front().args.recipient.str() + ">";
   }
   received += "; " + rfc5322_date(now) + "\r\n";
+  sink->queue_trace_ = received;
+  if (sink->spool_) {
+    sink->local_trace_ = "Return-Path: <" + tx.mail.sender.str() + ">\r\n" + received;
+  }
+  // RFC 8601: submission records the AUTH identity; port 25 from outside
+  // gets SPF, DKIM and DMARC at the end of data; trusted networks get none.
+  if (s.kind == listener_kind::mx && !s.auth && !s.trusted) {
+    sink->holding_ = true;
+    co_return std::move(sink);
+  }
   std::string auth_results = "Authentication-Results: " + st.hostname + ";";
   if (s.auth) {
     auth_results += " auth=pass smtp.auth=" + s.auth->acct.address + "\r\n";
   } else {
     auth_results += " none\r\n";
   }
-  const std::string trace = received + auth_results;
-  if (sink->spool_) {
-    const std::string rp = "Return-Path: <" + tx.mail.sender.str() + ">\r\n" + trace;
-    auto& sp = *sink->spool_;
-    auto w = co_await st.svc.workers.run([&sp, &rp]() { return sp.write(rp); });
-    if (!w) {
-      co_return storage_reply(w.error());
-    }
-  }
-  if (sink->qbody_) {
-    auto& qb = *sink->qbody_;
-    auto w = co_await st.svc.workers.run([&qb, &trace]() { return qb.write(trace); });
-    if (!w) {
-      co_return storage_reply(w.error());
-    }
+  co_await sink->release(auth_results);
+  if (sink->write_error_) {
+    co_return storage_reply(sink->write_error_);
   }
   co_return std::move(sink);
 }
 
 asio::awaitable<void> message_sink::write(std::string_view data) {
-  if (head_.size() < head_capture) {
-    head_.append(data.substr(0, head_capture - head_.size()));
-  }
   content_size_ += data.size();
+  filtered_.clear();
+  filter_.feed(data, filtered_);
+  if (head_.size() < head_capture) {
+    head_.append(std::string_view(filtered_).substr(0, head_capture - head_.size()));
+  }
   if (write_error_) {
     co_return;
   }
-  pending_.append(data);
+  if (holding_) {
+    held_.append(filtered_);
+    if (held_.size() > hold_limit) {
+      const auto spf_res = co_await spf();
+      const auto ar = "Authentication-Results: " + s_.st.hostname + ";\r\n\tspf=" + spf_res.result +
+                      (spf_res.domain.empty() ? "" : (spf_res.helo_identity ? " smtp.helo=" : " smtp.mailfrom=") +
+                                                         clean_token(spf_res.domain)) +
+                      "\r\n";
+      co_await release(ar);
+    }
+    co_return;
+  }
+  pending_.append(filtered_);
+  if (pending_.size() >= write_batch) {
+    co_await flush_pending();
+  }
+}
+
+asio::awaitable<auth::spf_result> message_sink::spf() {
+  auto& st = s_.st;
+  const auto& ip = s_.info.peer_ip;
+  const auto& helo = s_.helo;
+  const auto sender = s_.tx.mail.sender.str();
+  auto check = [&st, &ip, &helo, &sender]() { return auth::check_spf(*st.dns, ip, helo, sender); };
+  co_return co_await st.svc.workers.run(check);
+}
+
+asio::awaitable<void> message_sink::release(const std::string& auth_results) {
+  holding_ = false;
+  auto* sp = spool_.get();
+  auto* qb = qbody_.get();
+  const auto local = local_trace_ + auth_results;
+  const auto queued = queue_trace_ + auth_results;
+  auto write_trace = [sp, qb, &local, &queued]() -> boost::system::error_code {
+    if (sp) {
+      if (auto r = sp->write(local); !r) {
+        return r.error();
+      }
+    }
+    if (qb) {
+      if (auto r = qb->write(queued); !r) {
+        return r.error();
+      }
+    }
+    return {};
+  };
+  write_error_ = co_await s_.st.svc.workers.run(write_trace);
+  pending_ = std::move(held_);
+  held_.clear();
+  held_.shrink_to_fit();
   if (pending_.size() >= write_batch) {
     co_await flush_pending();
   }
@@ -357,15 +407,54 @@ asio::awaitable<void> message_sink::flush_pending() {
 }
 
 asio::awaitable<proto::reply> message_sink::commit() {
-  co_await flush_pending();
-  if (write_error_) {
-    co_return storage_reply(write_error_);
-  }
+  filtered_.clear();
+  filter_.finish(filtered_);
+  (holding_ ? held_ : pending_).append(filtered_);
   auto& st = s_.st;
   const auto& tx = s_.tx;
   const auto facts = scan_headers(head_);
   if (facts.received >= max_hops) {
     co_return proto::make_reply(554, "5.4.6", "Too many hops (mail loop?)");
+  }
+  if (holding_) {
+    // RFC 7208 / 6376 / 7489 checks; DNS on the worker pool.
+    const auto spf_res = co_await spf();
+    const auto& held = held_;
+    auto verify = [&st, &held]() { return st.verifier->verify(held); };
+    const auto dkim_res = co_await st.svc.workers.run(verify);
+    std::set<std::string> from_domains;
+    for (const auto& f : facts.from) {
+      if (auto parts = common::split_address(f)) {
+        from_domains.insert(common::to_lower_ascii(parts->domain));
+      }
+    }
+    auto dmarc = [&st, &from_domains, &spf_res, &dkim_res]() {
+      // Every From: domain is checked; the first that does not pass is the
+      // one reported (RFC 7489 §6.6.1 leaves several authors to us).
+      auth::dmarc_result shown;
+      bool first = true;
+      for (const auto& d : from_domains) {
+        auto r = auth::check_dmarc(*st.dns, *st.psl, d, spf_res, dkim_res);
+        if (first || (shown.result == "pass" && r.result != "pass") || (r.result == "fail" && shown.result != "fail")) {
+          shown = r;
+          first = false;
+        }
+      }
+      return shown;
+    };
+    const auto dmarc_res = co_await st.svc.workers.run(dmarc);
+    s_.log.info("smtp.auth_results", {{"spf", spf_res.result}, {"dkim", dkim_res.signatures.empty() ? std::string("none") : dkim_res.signatures.front().result},
+                                      {"dmarc", dmarc_res.result}, {"from_domain", dmarc_res.from_domain}});
+    if (st.svc.cfg.smtp.enforce_dmarc && dmarc_res.result == "fail" && dmarc_res.policy == "reject" &&
+        dmarc_res.sampled) {
+      // RFC 7489 §6.6.4 / §10.3: reject during the SMTP transaction.
+      co_return proto::make_reply(550, "5.7.1", "Rejected by the DMARC policy of " + dmarc_res.from_domain);
+    }
+    co_await release(auth::authentication_results(st.hostname, spf_res, dkim_res, dmarc_res));
+  }
+  co_await flush_pending();
+  if (write_error_) {
+    co_return storage_reply(write_error_);
   }
   if (s_.auth && facts.from_present) {
     for (const auto& f : facts.from) {

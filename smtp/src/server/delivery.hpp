@@ -7,6 +7,7 @@
 // removes the spooled copies.
 
 #include "session.hpp"
+#include "../auth/checks.hpp"
 
 #include <memory>
 #include <string>
@@ -35,11 +36,23 @@ class message_sink {
  private:
   explicit message_sink(session& s);
   asio::awaitable<void> flush_pending();
+  // Writes the trace fields (with `auth_results`) and the held content.
+  asio::awaitable<void> release(const std::string& auth_results);
+  asio::awaitable<auth::spf_result> spf();
   session& s_;
   std::unique_ptr<storage::spool> spool_;
   std::unique_ptr<storage::queue_writer> qbody_;
   std::string pending_;
   std::string head_;              // the first bytes of the content, for header checks
+  // Inbound mail on port 25 is held in memory (up to hold_limit) until its
+  // end so that the SPF/DKIM/DMARC results can go in front of it; larger
+  // messages get the SPF result only (README, "Not done yet").
+  bool holding_ = false;
+  std::string held_;
+  std::string local_trace_;       // Return-Path + Received for local copies
+  std::string queue_trace_;       // Received for the queue copy
+  auth::results_filter filter_;
+  std::string filtered_;
   std::uint64_t content_size_ = 0;
   boost::system::error_code write_error_;
 };

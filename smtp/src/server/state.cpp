@@ -109,6 +109,15 @@ server_state::server_state(services s, server_options o) : svc(std::move(s)), op
   qo.path = path;
   qo.fsync = svc.cfg.storage.fsync;
   queue = storage::open_queue(qo);
+  const auto& smtp = svc.cfg.smtp;
+  if (!smtp.dkim_selector.empty()) {
+    std::vector<auth::dkim_key> keys;
+    keys.push_back(auth::load_dkim_key(smtp.dkim_selector, smtp.dkim_key_file));
+    signer = std::make_unique<auth::dkim_signer>(std::move(keys));
+  }
+  dns = opts.dns ? opts.dns : make_cares_resolver(smtp.dns_servers);
+  verifier = std::make_unique<auth::dkim_verifier>(dns);
+  psl = std::make_unique<auth::public_suffixes>();
 }
 
 bool server_state::is_local_domain(std::string_view domain) const {

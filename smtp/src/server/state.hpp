@@ -4,6 +4,7 @@
 // read it except through the mutex-guarded members.
 
 #include "homthu/smtp/server.hpp"
+#include "../auth/checks.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -48,11 +49,6 @@ class auth_penalties {
   std::map<std::string, entry> by_ip_;
 };
 
-// Lambdas handed to svc.workers.run() capture only references, pointers and
-// scalars: the awaiting coroutine keeps the objects alive, and GCC 12 may
-// destroy a temporary in a co_await expression twice (the lambda copy inside
-// worker_pool::run), which is harmless only for trivially destructible
-// captures.
 struct server_state {
   server_state(services s, server_options o);
 
@@ -62,6 +58,12 @@ struct server_state {
   std::unique_ptr<storage::outbound_queue> queue;
   std::vector<network> trusted;
   auth_penalties penalties;
+  // DKIM keys for outgoing mail (null: not signing) and the resolver and
+  // verifier for inbound checks.
+  std::unique_ptr<auth::dkim_signer> signer;
+  std::shared_ptr<dns_resolver> dns;
+  std::unique_ptr<auth::dkim_verifier> verifier;
+  std::unique_ptr<auth::public_suffixes> psl;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> message_counter{0};
 

@@ -23,10 +23,11 @@ TEST(worker_pool, runs_off_the_io_thread_and_resumes_on_it) {
       io,
       [&]() -> asio::awaitable<void> {
         io_thread = std::this_thread::get_id();
-        result = co_await pool.run([captured, &work_thread] {
+        auto work = [captured, &work_thread] {
           work_thread = std::this_thread::get_id();
           return captured + "!";
-        });
+        };
+        result = co_await pool.run(work);
         resumed_thread = std::this_thread::get_id();
       },
       asio::detached);
@@ -66,7 +67,8 @@ TEST(worker_pool, many_concurrent_calls_complete) {
     asio::co_spawn(
         asio::make_strand(io),
         [&, i]() -> asio::awaitable<void> {
-          auto v = co_await pool.run([s = std::to_string(i)] { return s; });
+          auto work = [s = std::to_string(i)] { return s; };
+          auto v = co_await pool.run(work);
           if (v == std::to_string(i)) {
             ++done;
           }

@@ -1,13 +1,16 @@
 #pragma once
 // The admin HTTPS server: operations endpoints (/healthz), mail-client
-// autoconfiguration (Thunderbird autoconfig, Outlook Autodiscover), and the
-// console and REST API under /api/v1 as they are built.
+// autoconfiguration (Thunderbird autoconfig, Outlook Autodiscover), the
+// console (static pages built into the binary) and the REST API under
+// /api/v1 (admin/openapi.yaml).
 
 #include "homthu/common/config.hpp"
 #include "homthu/common/listener.hpp"
 #include "homthu/common/metrics.hpp"
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/directory.hpp"
+#include "homthu/directory/directory_admin.hpp"
+#include "homthu/storage/queue.hpp"
 #include "homthu/storage/store.hpp"
 
 #include <atomic>
@@ -22,7 +25,17 @@ struct services {
   common::worker_pool& workers;
   std::shared_ptr<common::tls_provider> tls;
   common::metrics* metrics = nullptr;  // served at /metrics when set
+  // Provisioning for the REST API. Null: taken from `dir` when that object
+  // implements directory_admin too (the LDAP backend does), else the
+  // provisioning routes answer 503.
+  directory::directory_admin* admin_dir = nullptr;
+  // The outbound queue for the dashboard and the queue page; null: not shown.
+  storage::outbound_queue* queue = nullptr;
+  // The audit log and API tokens; empty: <storage.path>/admin.db.
+  std::string records_path;
 };
+
+struct admin_state;
 
 struct request;
 struct response;
@@ -44,6 +57,7 @@ class server {
  private:
   boost::asio::awaitable<void> serve(common::stream& s, const common::connection_info& info, bool tls);
   services svc_;
+  std::unique_ptr<admin_state> state_;
   std::atomic<bool> stopping_{false};
 };
 

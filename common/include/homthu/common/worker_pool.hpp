@@ -4,9 +4,9 @@
 // their own executor when the work is done. Exceptions thrown by the work are
 // rethrown in the awaiting coroutine.
 //
-// run() is written with async_initiate rather than as a coroutine lambda:
-// GCC 12 destroys by-value captures of a coroutine lambda twice, and the
-// work function usually captures strings.
+// run() is written with async_initiate rather than as a coroutine lambda,
+// and passes the work by pointer: GCC 12 corrupts class-type values (a
+// lambda capturing a std::string) handed through coroutine parameters.
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -30,13 +31,21 @@ class worker_pool {
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
 
+  // GCC 12 miscompiles a temporary lambda with class-type captures inside a
+  // co_await expression (`co_await run([s = str] {...})` reads a corrupt
+  // string). Such a lambda must be named first and passed as an lvalue (it
+  // is copied); lambdas capturing only references and scalars may be passed
+  // as temporaries.
   template <class F>
-  auto run(F f) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
-    using R = std::invoke_result_t<F&>;
+  auto run(F&& f) -> boost::asio::awaitable<std::invoke_result_t<std::decay_t<F>&>> {
+    using W = std::decay_t<F>;
+    static_assert(std::is_lvalue_reference_v<F> || std::is_trivially_destructible_v<W>,
+                  "name a work function with class-type captures before co_await (GCC 12)");
+    using R = std::invoke_result_t<W&>;
     if constexpr (std::is_void_v<R>) {
-      return initiate<void(std::exception_ptr)>(std::move(f));
+      return initiate<void(std::exception_ptr)>(W(std::forward<F>(f)));
     } else {
-      return unwrap<R>(initiate<void(std::exception_ptr, std::optional<R>)>(std::move(f)));
+      return unwrap<R>(initiate<void(std::exception_ptr, std::optional<R>)>(W(std::forward<F>(f))));
     }
   }
 
@@ -50,35 +59,43 @@ class worker_pool {
     co_return std::move(*(co_await std::move(a)));
   }
 
+  // The work travels to the initiation as a raw pointer (owned from there
+  // on by a unique_ptr): only trivially copyable values cross asio's
+  // use_awaitable initiation coroutine, whose class-type parameters GCC 12
+  // mishandles.
   template <class Signature, class F>
   auto initiate(F f) {
+    auto* work = new F(std::move(f));
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
-        [this](auto handler, F work) {
-          boost::asio::post(pool_, [handler = std::move(handler), work = std::move(work)]() mutable {
+        [this](auto handler, F* raw) {
+          std::unique_ptr<F> owned(raw);
+          boost::asio::post(pool_, [handler = std::move(handler), work = std::move(owned)]() mutable {
             using R = std::invoke_result_t<F&>;
             std::exception_ptr ep;
             auto ex = boost::asio::get_associated_executor(handler);
             if constexpr (std::is_void_v<R>) {
               try {
-                work();
+                (*work)();
               } catch (...) {
                 ep = std::current_exception();
               }
+              work.reset();
               boost::asio::post(ex, [handler = std::move(handler), ep]() mutable { std::move(handler)(ep); });
             } else {
               std::optional<R> r;
               try {
-                r.emplace(work());
+                r.emplace((*work)());
               } catch (...) {
                 ep = std::current_exception();
               }
+              work.reset();
               boost::asio::post(ex, [handler = std::move(handler), ep, r = std::move(r)]() mutable {
                 std::move(handler)(ep, std::move(r));
               });
             }
           });
         },
-        boost::asio::use_awaitable, std::move(f));
+        boost::asio::use_awaitable, work);
   }
 
   boost::asio::thread_pool pool_;

@@ -39,6 +39,7 @@ asio::awaitable<reply> idle(session&, command&);
 asio::awaitable<reply> getquota(session&, command&);
 asio::awaitable<reply> getquotaroot(session&, command&);
 asio::awaitable<reply> setquota(session&, command&);
+asio::awaitable<reply> compress(session&, command&);
 
 // Sequence numbers (or UIDs for UID commands) → indexes into sel->uids;
 // false with a BAD text when "$" has no saved result.

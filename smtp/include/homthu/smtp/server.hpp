@@ -10,6 +10,7 @@
 #include "homthu/common/tls.hpp"
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/directory.hpp"
+#include "homthu/smtp/dns.hpp"
 #include "homthu/storage/queue.hpp"
 #include "homthu/storage/store.hpp"
 
@@ -45,6 +46,8 @@ struct server_options {
   unsigned short mx_port = 25;
   // Delay before the reply to a failed AUTH, per recent failure from the IP.
   std::int64_t auth_failure_delay_ms = 2000;
+  // DNS for SPF, DKIM and DMARC checks; null: c-ares with cfg.smtp.dns_servers.
+  std::shared_ptr<dns_resolver> dns;
 };
 
 class server {

@@ -1,0 +1,538 @@
+// The console: a hash-routed page per task, each built from the REST API.
+// Data only ever reaches the page through textContent (see dom.js).
+import { api, ApiError, setCsrf } from './api.js';
+import { h, clear, field, formatBytes, parseSize } from './dom.js';
+import { t, loadLanguage, savedLanguage } from './i18n.js';
+
+const main = () => document.getElementById('main');
+let me = null;
+let unitsCache = null;
+
+function status(text, kind = 'ok') {
+  const el = clear(document.getElementById('status'));
+  if (text) el.append(h('p', { class: kind }, text));
+}
+
+function errorText(e) {
+  if (e instanceof ApiError) {
+    if (e.status === 403) return `${t('error.forbidden')} (${e.message})`;
+    if (e.status === 429) return t('error.throttled');
+    if (e.status === 503) return t('error.unavailable');
+    return e.message;
+  }
+  return String(e && e.message ? e.message : e);
+}
+
+async function guard(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      me = null;
+      location.hash = '#/signin';
+      return undefined;
+    }
+    status(errorText(e), 'error');
+    return undefined;
+  }
+}
+
+function page(titleKey, ...content) {
+  const m = clear(main());
+  m.append(h('h1', {}, t(titleKey)), ...content);
+  document.title = `${t(titleKey)} — ${t('app.title')}`;
+  m.focus();
+  return m;
+}
+
+function roleName(r) { return t(`role.${r}`); }
+
+async function units() {
+  if (!unitsCache) unitsCache = (await api('GET', '/units')).units;
+  return unitsCache;
+}
+
+function unitName(id) {
+  const u = (unitsCache || []).find((x) => x.id === id);
+  return u ? u.name : id;
+}
+
+function unitOptions(list, withAll) {
+  const opts = list.map((u) => [u.id, u.name]);
+  return withAll ? [['', t('accounts.all_units')], ...opts] : opts;
+}
+
+// ---- sign-in ---------------------------------------------------------------
+
+function signinPage() {
+  const login = field(t('signin.login'), { name: 'login', autocomplete: 'username', required: true });
+  const pass = field(t('signin.password'), { name: 'password', type: 'password',
+    autocomplete: 'current-password', required: true });
+  const err = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { id: 'signin-form' }, login.wrap, pass.wrap, err,
+    h('button', { type: 'submit' }, t('signin.submit')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      me = await api('POST', '/session', { login: login.input.value.trim(), password: pass.input.value });
+      setCsrf(me.csrf);
+      pass.input.value = '';
+      showChrome();
+      location.hash = '#/dashboard';
+    } catch (e) {
+      err.textContent = e instanceof ApiError && e.status === 401 ? t('signin.failed') : errorText(e);
+    }
+  });
+  page('signin.title', form);
+  login.input.focus();
+}
+
+function showChrome() {
+  document.getElementById('nav').hidden = !me;
+  document.getElementById('signout').hidden = !me;
+  const who = clear(document.getElementById('who'));
+  if (me) who.append(`${me.account.name} · ${roleName(me.role)}`);
+}
+
+// ---- dashboard -------------------------------------------------------------
+
+async function dashboardPage() {
+  const d = await api('GET', '/dashboard');
+  const card = (label, value, id) => h('div', { class: 'card', id }, h('div', {}, label), h('div', { class: 'n' }, value));
+  const cards = h('div', { class: 'cards' },
+    card(t('dash.active'), d.accounts ? d.accounts.active : '—', 'dash-active'),
+    card(t('dash.disabled'), d.accounts ? d.accounts.disabled : '—', 'dash-disabled'),
+    card(t('dash.storage'), formatBytes(d.storage_bytes), 'dash-storage'),
+    card(t('dash.directory'), d.directory === 'ok' ? t('dash.ok') : t('dash.down'), 'dash-directory'));
+  if (d.queue) {
+    cards.append(card(t('dash.queue'), d.queue.size, 'dash-queue'));
+    if (d.queue.oldest) cards.append(card(t('dash.queue_oldest'), new Date(d.queue.oldest * 1000).toLocaleString(), 'dash-oldest'));
+  }
+  page('dash.title', cards);
+}
+
+// ---- accounts --------------------------------------------------------------
+
+const pageSize = 50;
+
+async function accountsPage(params) {
+  const list = await units();
+  const q = field(t('accounts.search'), { type: 'search', id: 'acct-q', value: params.get('q') || '',
+    placeholder: t('accounts.search_hint') });
+  const unit = field(t('accounts.unit'), { tag: 'select', id: 'acct-unit', options: unitOptions(list, true),
+    value: params.get('unit') || '' });
+  const offset = Number(params.get('offset') || 0);
+  const search = h('form', { class: 'inline', role: 'search' }, q.wrap, unit.wrap,
+    h('button', { type: 'submit' }, t('accounts.search_button')));
+  const go = (off) => {
+    const p = new URLSearchParams();
+    if (q.input.value) p.set('q', q.input.value);
+    if (unit.input.value) p.set('unit', unit.input.value);
+    if (off) p.set('offset', off);
+    location.hash = `#/accounts?${p}`;
+  };
+  search.addEventListener('submit', (ev) => { ev.preventDefault(); go(0); });
+  const create = h('button', { type: 'button', id: 'acct-new', onclick: () => { location.hash = '#/accounts/new'; } },
+    t('accounts.create'));
+  const qs = new URLSearchParams({ q: q.input.value, unit: unit.input.value, offset, limit: pageSize });
+  const res = await api('GET', `/accounts?${qs}`);
+  const rows = res.accounts.map((a) => h('tr', {},
+    h('td', {}, h('a', { href: `#/accounts/${encodeURIComponent(a.id)}` }, a.address)),
+    h('td', { class: 'name' }, a.name),
+    h('td', { class: 'hide-narrow' }, unitName(a.unit)),
+    h('td', {}, a.enabled ? t('accounts.enabled') : t('accounts.disabled'))));
+  const table = h('div', { class: 'table-wrap' }, h('table', { id: 'acct-table' },
+    h('caption', { class: 'sr' }, t('accounts.title')),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('accounts.address')), h('th', { scope: 'col' }, t('accounts.name')),
+      h('th', { scope: 'col', class: 'hide-narrow' }, t('accounts.unit')), h('th', { scope: 'col' }, t('accounts.state')))),
+    h('tbody', {}, rows)));
+  const last = Math.min(res.total, offset + res.accounts.length);
+  const pager = h('div', { class: 'pager' },
+    h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - pageSize)) }, t('pager.prev')),
+    h('span', { id: 'acct-count' }, t('pager.range', { from: res.total ? offset + 1 : 0, to: last, total: res.total })),
+    h('button', { type: 'button', class: 'secondary', disabled: last >= res.total, onclick: () => go(offset + pageSize) }, t('pager.next')));
+  page('accounts.title', search, me.role === 'auditor' ? '' : create, pager, table);
+}
+
+async function accountNewPage() {
+  const list = await units();
+  const addr = field(t('accounts.address'), { id: 'new-address', required: true, autocomplete: 'off' });
+  const name = field(t('accounts.name'), { id: 'new-name', required: true });
+  const unit = field(t('accounts.unit'), { tag: 'select', id: 'new-unit', options: unitOptions(list, false) });
+  const quota = field(t('accounts.quota'), { id: 'new-quota', value: '2G' });
+  const out = h('div', { role: 'alert' });
+  const form = h('form', { id: 'new-form' }, addr.wrap, name.wrap, unit.wrap, quota.wrap,
+    h('p', { class: 'muted' }, t('accounts.password_generated_note')),
+    h('button', { type: 'submit' }, t('accounts.create')), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out);
+    const q = parseSize(quota.input.value);
+    if (q === null) { out.append(h('p', { class: 'error' }, t('accounts.bad_quota'))); return; }
+    try {
+      const r = await api('POST', '/accounts', { address: addr.input.value.trim(), name: name.input.value.trim(),
+        unit: unit.input.value, quota_bytes: q });
+      clear(form).append(h('p', { class: 'ok' }, t('accounts.created', { address: r.account.address })),
+        h('p', {}, t('password.once')), h('p', { class: 'secret', id: 'new-password' }, r.password),
+        h('p', {}, h('a', { href: `#/accounts/${encodeURIComponent(r.account.id)}` }, t('accounts.open'))));
+    } catch (e) {
+      out.append(h('p', { class: 'error' }, errorText(e)));
+    }
+  });
+  page('accounts.create', form);
+}
+
+async function accountPage(id) {
+  const a = await api('GET', `/accounts/${encodeURIComponent(id)}`);
+  const list = await units();
+  const canWrite = me.role !== 'auditor';
+  const msg = h('div', { role: 'alert', id: 'acct-msg' });
+  const say = (text, kind = 'ok') => { clear(msg).append(h('p', { class: kind }, text)); };
+  const name = field(t('accounts.name'), { id: 'edit-name', value: a.name });
+  const unit = field(t('accounts.unit'), { tag: 'select', id: 'edit-unit', options: unitOptions(list, false), value: a.unit });
+  const quota = field(t('accounts.quota'), { id: 'edit-quota', value: a.quota_bytes ? formatBytes(a.quota_bytes).replace(' ', '') : '0' });
+  const aliases = field(t('accounts.aliases'), { id: 'edit-aliases', value: a.aliases.join(', ') });
+  const edit = h('form', { id: 'edit-form' }, name.wrap, unit.wrap, quota.wrap, aliases.wrap,
+    canWrite ? h('button', { type: 'submit' }, t('common.save')) : '');
+  edit.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const q = parseSize(quota.input.value);
+    if (q === null) { say(t('accounts.bad_quota'), 'error'); return; }
+    const body = { name: name.input.value.trim(), quota_bytes: q,
+      aliases: aliases.input.value.split(/[\s,;]+/).filter(Boolean) };
+    if (unit.input.value !== a.unit) body.unit = unit.input.value;
+    try {
+      await api('PATCH', `/accounts/${encodeURIComponent(a.id)}`, body);
+      say(t('common.saved'));
+    } catch (e) { say(errorText(e), 'error'); }
+  });
+
+  const usage = a.usage ? a.usage.bytes : 0;
+  const pct = a.quota_bytes ? Math.min(100, Math.round((100 * usage) / a.quota_bytes)) : 0;
+  const bar = h('span');
+  bar.style.width = `${pct}%`;
+  const quotaInfo = h('p', { id: 'acct-usage' }, t('accounts.usage', { used: formatBytes(usage),
+    quota: a.quota_bytes ? formatBytes(a.quota_bytes) : t('accounts.unlimited') }), ' ',
+    h('span', { class: 'bar', role: 'img', 'aria-label': `${pct}%` }, bar));
+
+  const pwOut = h('div', { id: 'pw-out' });
+  const pwSet = field(t('password.new'), { id: 'pw-new', type: 'password', autocomplete: 'new-password' });
+  const pwForm = h('form', { id: 'pw-form', class: 'inline' }, pwSet.wrap,
+    h('button', { type: 'submit' }, t('password.set')),
+    h('button', { type: 'button', id: 'pw-generate', class: 'secondary', onclick: () => setPassword(true) }, t('password.generate')));
+  async function setPassword(generate) {
+    clear(pwOut);
+    try {
+      const r = await api('POST', `/accounts/${encodeURIComponent(a.id)}/password`,
+        generate ? { generate: true } : { password: pwSet.input.value });
+      pwSet.input.value = '';
+      if (r.password) pwOut.append(h('p', {}, t('password.once')), h('p', { class: 'secret', id: 'pw-generated' }, r.password));
+      else pwOut.append(h('p', { class: 'ok' }, t('password.changed')));
+    } catch (e) { pwOut.append(h('p', { class: 'error' }, errorText(e))); }
+  }
+  pwForm.addEventListener('submit', (ev) => { ev.preventDefault(); setPassword(false); });
+
+  const toggle = h('button', { type: 'button', id: 'acct-toggle', class: 'secondary', onclick: async () => {
+    try {
+      await api('POST', `/accounts/${encodeURIComponent(a.id)}/${a.enabled ? 'disable' : 'enable'}`);
+      route();
+    } catch (e) { say(errorText(e), 'error'); }
+  } }, a.enabled ? t('accounts.disable') : t('accounts.enable'));
+  const del = h('button', { type: 'button', id: 'acct-delete', class: 'danger', onclick: async () => {
+    const typed = window.prompt(t('accounts.delete_confirm', { address: a.address }));
+    if (typed === null) return;
+    if (typed.trim().toLowerCase() !== a.address) { say(t('accounts.delete_mismatch'), 'error'); return; }
+    try {
+      await api('DELETE', `/accounts/${encodeURIComponent(a.id)}`);
+      status(t('accounts.deleted', { address: a.address }));
+      location.hash = '#/accounts';
+    } catch (e) { say(errorText(e), 'error'); }
+  } }, t('accounts.delete'));
+
+  const apps = h('div', { id: 'app-passwords' });
+  async function loadApps() {
+    clear(apps);
+    const r = await guard(() => api('GET', `/accounts/${encodeURIComponent(a.id)}/app-passwords`));
+    if (!r) return;
+    const rows = r.app_passwords.map((p) => h('tr', {}, h('td', {}, p.label), h('td', {}, p.smtp_only ? 'SMTP' : 'IMAP + SMTP'),
+      h('td', {}, new Date(p.created * 1000).toLocaleDateString()),
+      h('td', {}, canWrite ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        await guard(() => api('DELETE', `/accounts/${encodeURIComponent(a.id)}/app-passwords/${encodeURIComponent(p.id)}`));
+        loadApps();
+      } }, t('apppw.revoke')) : '')));
+    apps.append(rows.length ? h('table', {}, h('tbody', {}, rows)) : h('p', { class: 'muted' }, t('apppw.none')));
+    if (canWrite) {
+      const label = field(t('apppw.label'), { id: 'apppw-label' });
+      const f = h('form', { class: 'inline' }, label.wrap, h('button', { type: 'submit' }, t('apppw.add')));
+      const shown = h('div');
+      f.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        const r2 = await guard(() => api('POST', `/accounts/${encodeURIComponent(a.id)}/app-passwords`, { label: label.input.value }));
+        if (r2) {
+          await loadApps();
+          apps.append(h('p', {}, t('password.once')), h('p', { class: 'secret' }, r2.password));
+        }
+      });
+      apps.append(f, shown);
+    }
+  }
+
+  page('accounts.detail',
+    h('p', {}, h('strong', { id: 'acct-address' }, a.address), ' — ', h('span', { id: 'acct-name' }, a.name), ' — ',
+      a.enabled ? t('accounts.enabled') : t('accounts.disabled'), ' — ', roleName(a.role)),
+    quotaInfo, msg,
+    h('div', { class: 'row' },
+      h('section', {}, h('h2', {}, t('accounts.edit')), edit),
+      canWrite ? h('section', {}, h('h2', {}, t('password.title')), pwForm, pwOut,
+        h('h2', {}, t('accounts.state')), h('p', {}, toggle, ' ', del)) : ''),
+    h('h2', {}, t('apppw.title')), apps);
+  loadApps();
+}
+
+// ---- units -----------------------------------------------------------------
+
+async function unitsPage() {
+  const list = await units();
+  const children = new Map();
+  for (const u of list) {
+    if (!children.has(u.parent)) children.set(u.parent, []);
+    children.get(u.parent).push(u);
+  }
+  const build = (parent) => {
+    const kids = children.get(parent) || [];
+    if (!kids.length) return '';
+    return h('ul', {}, kids.map((u) => h('li', {},
+      h('a', { href: `#/accounts?unit=${encodeURIComponent(u.id)}` }, u.name), ' ',
+      h('span', { class: 'muted' }, t('units.count', { direct: u.accounts, total: u.total })),
+      build(u.id))));
+  };
+  page('units.title', h('div', { class: 'tree', id: 'unit-tree' }, build('')));
+}
+
+// ---- lists -----------------------------------------------------------------
+
+async function listsPage(params) {
+  const addr = field(t('lists.address'), { id: 'list-address', value: params.get('address') || '' });
+  const find = h('form', { class: 'inline' }, addr.wrap, h('button', { type: 'submit' }, t('lists.open')));
+  find.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    location.hash = `#/lists?address=${encodeURIComponent(addr.input.value.trim())}`;
+  });
+  const body = h('div');
+  const canWrite = me.role !== 'auditor';
+  if (params.get('address')) {
+    const l = await guard(() => api('GET', `/lists/${encodeURIComponent(params.get('address'))}`));
+    if (l) {
+      const members = l.members.map((m) => h('li', {}, m, ' ', canWrite ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        await guard(() => api('DELETE', `/lists/${encodeURIComponent(l.address)}/members/${encodeURIComponent(m)}`));
+        route();
+      } }, t('common.remove')) : ''));
+      const member = field(t('lists.member'), { id: 'list-member' });
+      const add = h('form', { class: 'inline' }, member.wrap, h('button', { type: 'submit' }, t('common.add')));
+      add.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        if (await guard(() => api('POST', `/lists/${encodeURIComponent(l.address)}/members`, { member: member.input.value.trim() }))) route();
+      });
+      body.append(h('h2', {}, l.name, ' <', l.address, '>'),
+        h('p', {}, t('lists.policy'), ': ', t(`policy.${l.policy}`)),
+        h('h2', {}, t('lists.members', { n: l.members.length })), h('ul', {}, members), canWrite ? add : '');
+    }
+  }
+  let create = '';
+  if (canWrite) {
+    const list = await units();
+    const na = field(t('lists.address'), { id: 'newlist-address' });
+    const nn = field(t('lists.name'), { id: 'newlist-name' });
+    const nu = field(t('accounts.unit'), { tag: 'select', options: [['', t('lists.province_wide')], ...unitOptions(list, false)] });
+    const np = field(t('lists.policy'), { tag: 'select', options: ['authenticated', 'members', 'moderators', 'anyone'].map((p) => [p, t(`policy.${p}`)]) });
+    create = h('form', {}, h('h2', {}, t('lists.create')), na.wrap, nn.wrap, nu.wrap, np.wrap, h('button', { type: 'submit' }, t('lists.create')));
+    create.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const r = await guard(() => api('POST', '/lists', { address: na.input.value.trim(), name: nn.input.value.trim(),
+        unit: nu.input.value, policy: np.input.value }));
+      if (r) location.hash = `#/lists?address=${encodeURIComponent(r.address)}`;
+    });
+  }
+  page('lists.title', h('p', { class: 'muted' }, t('lists.hint')), find, body, create);
+}
+
+// ---- bulk import -------------------------------------------------------------
+
+function importPage() {
+  const file = field(t('import.file'), { id: 'import-file', type: 'file', accept: '.csv,text/csv' });
+  const out = h('div', { id: 'import-out' });
+  const form = h('form', { id: 'import-form' }, h('p', { class: 'muted' }, t('import.help')), file.wrap,
+    h('button', { type: 'submit' }, t('import.check')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(out);
+    const f = file.input.files[0];
+    if (!f) return;
+    const text = await f.text();
+    const job = await guard(() => api('POST', '/imports', text, { csv: true }));
+    if (job) showJob(job, out);
+  });
+  page('import.title', form, out);
+}
+
+function jobTable(job) {
+  return h('div', { class: 'table-wrap' }, h('table', { id: 'import-rows' },
+    h('thead', {}, h('tr', {}, [t('import.row'), t('accounts.address'), t('accounts.name'), t('accounts.unit'), t('import.status'), t('import.error')]
+      .map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, job.rows.map((r) => h('tr', {}, h('td', {}, r.row), h('td', {}, r.address), h('td', {}, r.name),
+      h('td', {}, r.unit), h('td', { class: r.status === 'invalid' || r.status === 'failed' ? 'error' : '' }, t(`import.state.${r.status}`)),
+      h('td', {}, r.error || ''))))));
+}
+
+function showJob(job, out) {
+  clear(out);
+  out.append(h('p', { id: 'import-summary' }, t('import.summary', { total: job.total, valid: job.valid, invalid: job.invalid })));
+  if (job.state === 'validated' && job.valid > 0) {
+    out.append(h('button', { type: 'button', id: 'import-confirm', onclick: async () => {
+      const r = await guard(() => api('POST', `/imports/${job.id}/confirm`));
+      if (r) poll(job.id, out);
+    } }, t('import.confirm', { n: job.valid })));
+  }
+  out.append(jobTable(job));
+}
+
+async function poll(id, out) {
+  for (let i = 0; i < 3600; i++) {
+    const job = await guard(() => api('GET', `/imports/${id}`));
+    if (!job) return;
+    clear(out);
+    const prog = h('progress', { max: job.valid, value: job.processed, id: 'import-progress' });
+    out.append(h('label', { for: 'import-progress' }, t('import.progress', { done: job.processed, total: job.valid })), prog);
+    if (job.state === 'done') {
+      out.append(h('p', { class: 'ok', id: 'import-done' }, t('import.done', { created: job.created, failed: job.failed })),
+        h('p', {}, h('a', { class: 'button', id: 'import-download', href: `/api/v1/imports/${job.id}/result.csv`, download: `import-${job.id}.csv` }, t('import.download'))),
+        jobTable(job));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+// ---- audit log ---------------------------------------------------------------
+
+async function auditPage(params) {
+  const actor = field(t('audit.actor'), { id: 'audit-actor', value: params.get('actor') || '' });
+  const action = field(t('audit.action'), { id: 'audit-action', value: params.get('action') || '' });
+  const target = field(t('audit.target'), { id: 'audit-target', value: params.get('target') || '' });
+  const offset = Number(params.get('offset') || 0);
+  const form = h('form', { class: 'inline' }, actor.wrap, action.wrap, target.wrap, h('button', { type: 'submit' }, t('audit.filter')));
+  const go = (off) => {
+    const p = new URLSearchParams();
+    for (const [k, f] of [['actor', actor], ['action', action], ['target', target]]) if (f.input.value) p.set(k, f.input.value);
+    if (off) p.set('offset', off);
+    location.hash = `#/audit?${p}`;
+  };
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); go(0); });
+  const qs = new URLSearchParams({ actor: actor.input.value, action: action.input.value, target: target.input.value, offset, limit: 100 });
+  const r = await api('GET', `/audit?${qs}`);
+  const rows = r.records.map((x) => h('tr', {}, h('td', {}, new Date(x.time_ms).toLocaleString()), h('td', {}, x.actor),
+    h('td', {}, x.action), h('td', {}, x.target), h('td', { class: 'hide-narrow' }, x.client),
+    h('td', { class: x.outcome === 'ok' ? 'ok' : 'error' }, x.outcome),
+    h('td', { class: 'hide-narrow' }, typeof x.detail === 'string' ? x.detail : JSON.stringify(x.detail))));
+  const pager = h('div', { class: 'pager' },
+    h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - 100)) }, t('pager.prev')),
+    h('span', {}, t('pager.range', { from: r.total ? offset + 1 : 0, to: offset + r.records.length, total: r.total })),
+    h('button', { type: 'button', class: 'secondary', disabled: offset + r.records.length >= r.total, onclick: () => go(offset + 100) }, t('pager.next')));
+  page('audit.title', form, pager, h('div', { class: 'table-wrap' }, h('table', { id: 'audit-table' },
+    h('thead', {}, h('tr', {}, ['audit.time', 'audit.actor', 'audit.action', 'audit.target', 'audit.client', 'audit.outcome', 'audit.detail']
+      .map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, rows))));
+}
+
+// ---- queue -------------------------------------------------------------------
+
+async function queuePage() {
+  const r = await api('GET', '/queue');
+  const rows = r.messages.map((m) => h('tr', {}, h('td', {}, m.id), h('td', {}, m.sender || '<>'),
+    h('td', {}, m.recipients.map((x) => h('div', {}, `${x.address} — ${x.state} (${x.attempts}) ${x.last_reply}`))),
+    h('td', {}, new Date(m.created * 1000).toLocaleString()),
+    h('td', {}, me.role === 'province-admin' ? [
+      h('button', { type: 'button', class: 'secondary', onclick: async () => { await guard(() => api('POST', `/queue/${m.id}/retry`)); route(); } }, t('queue.retry')), ' ',
+      h('button', { type: 'button', class: 'danger', onclick: async () => {
+        if (window.confirm(t('queue.delete_confirm'))) { await guard(() => api('DELETE', `/queue/${m.id}`)); route(); }
+      } }, t('common.delete'))] : '')));
+  page('queue.title', h('p', {}, t('queue.total', { n: r.total })),
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['queue.id', 'queue.sender', 'queue.recipients', 'queue.created', 'queue.actions']
+      .map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, rows))));
+}
+
+// ---- API tokens --------------------------------------------------------------
+
+async function tokensPage() {
+  const r = await api('GET', '/tokens');
+  const out = h('div', { role: 'alert' });
+  const label = field(t('tokens.label'), { id: 'token-label' });
+  const scope = field(t('tokens.scope'), { tag: 'select', id: 'token-scope', options: [['read', t('tokens.read')], ['write', t('tokens.write')]] });
+  const form = h('form', { class: 'inline' }, label.wrap, scope.wrap, h('button', { type: 'submit' }, t('tokens.create')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const tok = await guard(() => api('POST', '/tokens', { label: label.input.value, scope: scope.input.value }));
+    if (tok) {
+      await tokensPage();
+      document.getElementById('main').append(h('p', {}, t('password.once')), h('p', { class: 'secret', id: 'token-secret' }, tok.token));
+    }
+  });
+  const rows = r.tokens.map((x) => h('tr', {}, h('td', {}, x.label), h('td', {}, x.owner), h('td', {}, t(`tokens.${x.scope}`)),
+    h('td', {}, new Date(x.created_ms).toLocaleString()), h('td', {}, x.revoked ? t('tokens.revoked') :
+      h('button', { type: 'button', class: 'secondary', onclick: async () => { await guard(() => api('DELETE', `/tokens/${x.id}`)); route(); } }, t('apppw.revoke')))));
+  page('tokens.title', h('p', { class: 'muted' }, t('tokens.help')), form, out,
+    h('table', {}, h('tbody', {}, rows)));
+}
+
+// ---- router ------------------------------------------------------------------
+
+async function route() {
+  const [path, query] = (location.hash.slice(1) || '/dashboard').split('?');
+  const params = new URLSearchParams(query || '');
+  if (!me) {
+    me = await api('GET', '/me').catch(() => null);
+    if (me) setCsrf(me.csrf);
+    showChrome();
+  }
+  if (!me && path !== '/signin') { location.hash = '#/signin'; return; }
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('href') === `#${path.split('/').slice(0, 2).join('/')}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const parts = path.split('/').filter(Boolean);
+  await guard(async () => {
+    switch (parts[0]) {
+      case 'signin': return signinPage();
+      case 'accounts':
+        if (parts[1] === 'new') return accountNewPage();
+        if (parts[1]) return accountPage(decodeURIComponent(parts[1]));
+        return accountsPage(params);
+      case 'units': return unitsPage();
+      case 'lists': return listsPage(params);
+      case 'import': return importPage();
+      case 'audit': return auditPage(params);
+      case 'queue': return queuePage();
+      case 'tokens': return tokensPage();
+      default: return dashboardPage();
+    }
+  });
+}
+
+async function start() {
+  await loadLanguage(savedLanguage());
+  const sel = document.getElementById('lang');
+  sel.value = savedLanguage();
+  sel.addEventListener('change', async () => { await loadLanguage(sel.value); route(); });
+  document.getElementById('signout').addEventListener('click', async () => {
+    await api('DELETE', '/session').catch(() => null);
+    me = null;
+    unitsCache = null;
+    setCsrf('');
+    showChrome();
+    location.hash = '#/signin';
+  });
+  window.addEventListener('hashchange', () => { status(''); route(); });
+  route();
+}
+
+start();

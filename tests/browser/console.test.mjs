@@ -1,0 +1,183 @@
+// End-to-end test of the admin console in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core): sign in, search, create an
+// account with a hostile display name, reset a password, import a CSV, and
+// check the refusals a unit administrator meets. Screenshots go to
+// $HOMTHU_ARTIFACTS. Run by tests/integration/test_browser_console.py,
+// which starts the daemon and passes the environment below.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (v === undefined) throw new Error(`missing environment variable ${k}`);
+  return v;
+};
+const base = env('HOMTHU_ADMIN_URL');
+const password = env('HOMTHU_PASSWORD');
+const unitAdmin = env('HOMTHU_UNIT_ADMIN');
+const otherId = env('HOMTHU_OTHER_ACCOUNT');
+const searchName = env('HOMTHU_SEARCH_NAME');
+const searchFolded = env('HOMTHU_SEARCH_FOLDED');
+const searchAddress = env('HOMTHU_SEARCH_ADDRESS');
+const dept = env('HOMTHU_DEPT');
+const artifacts = env('HOMTHU_ARTIFACTS');
+fs.mkdirSync(artifacts, { recursive: true });
+
+let failures = 0;
+function check(cond, what) {
+  if (cond) {
+    console.log(`ok - ${what}`);
+  } else {
+    failures += 1;
+    console.log(`not ok - ${what}`);
+  }
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'homthu-chromium-'));
+// A fresh profile directory, given to Chromium as its user data dir
+// (playwright-core passes it as --user-data-dir itself).
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  timeout: 60000,
+  ignoreHTTPSErrors: true,
+  locale: 'vi-VN',
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+async function newPage() {
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.cspErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) page.cspErrors.push(m.text());
+  });
+  page.on('dialog', (d) => d.accept(page.nextPrompt || ''));
+  return page;
+}
+
+async function signIn(page, login, pw) {
+  await page.goto(`${base}/#/signin`);
+  await page.getByLabel('Địa chỉ thư').fill(login);
+  await page.getByLabel('Mật khẩu').fill(pw);
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+}
+
+try {
+  const page = await newPage();
+
+  // Sign-in: a wrong password is refused in Vietnamese, then the right one.
+  await page.goto(base);
+  await page.waitForSelector('#signin-form');
+  await shot(page, '01-signin');
+  await signIn(page, 'admin@thainguyen.gov.vn', 'sai-mat-khau-123');
+  await page.getByText('Sai địa chỉ hoặc mật khẩu').waitFor();
+  check(true, 'wrong password refused with a Vietnamese message');
+  await signIn(page, 'admin@thainguyen.gov.vn', password);
+  await page.waitForSelector('#dash-active');
+  const active = Number(await page.textContent('#dash-active .n'));
+  check(active > 0, `dashboard shows ${active} active accounts`);
+  await shot(page, '02-dashboard');
+  const cookies = await context.cookies();
+  const c = cookies.find((x) => x.name === '__Host-homthu');
+  check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'session cookie is HttpOnly, Secure, SameSite=Strict');
+  check(!(await page.evaluate(() => document.cookie)).includes('homthu'), 'session cookie invisible to scripts');
+
+  // Search without diacritics finds the name written with them.
+  await page.getByRole('link', { name: 'Tài khoản' }).click();
+  await page.waitForSelector('#acct-table');
+  await page.getByLabel('Tìm theo tên hoặc địa chỉ').fill(searchFolded);
+  await page.getByRole('button', { name: 'Tìm', exact: true }).click();
+  await page.waitForFunction((addr) => document.querySelector('#acct-table')?.textContent.includes(addr), searchAddress);
+  check((await page.textContent('#acct-table')).includes(searchName), `"${searchFolded}" finds "${searchName}"`);
+  await shot(page, '03-accounts-search');
+
+  // Create an account whose name is hostile markup.
+  const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> Đức';
+  await page.goto(`${base}/#/accounts/new`);
+  await page.getByLabel('Địa chỉ thư').fill('trinh-duyet');
+  await page.getByLabel('Họ và tên').fill(hostile);
+  await page.getByLabel('Đơn vị').selectOption(dept);
+  await page.getByRole('button', { name: 'Tạo tài khoản' }).click();
+  await page.waitForSelector('#new-password');
+  const created = (await page.textContent('#new-password')).trim();
+  check(created.length >= 12, 'generated password shown once after creation');
+  await page.getByRole('link', { name: 'Mở tài khoản' }).click();
+  await page.waitForSelector('#acct-name');
+  check((await page.textContent('#acct-name')) === hostile, 'hostile display name rendered as text');
+  check((await page.evaluate(() => window.__pwned)) === undefined, 'hostile display name did not run');
+  check((await page.locator('main img, main script').count()) === 0, 'no element created from data');
+  await shot(page, '04-account-hostile-name');
+
+  // Reset the password (generated, shown once) and prove it works.
+  await page.getByRole('button', { name: 'Tạo mật khẩu ngẫu nhiên' }).click();
+  await page.waitForSelector('#pw-generated');
+  const reset = (await page.textContent('#pw-generated')).trim();
+  check(reset.length >= 12 && reset !== created, 'reset password generated and shown');
+  const status = await page.evaluate(async (pw) => {
+    const r = await fetch('/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ login: 'trinh-duyet@thainguyen.gov.vn', password: pw }), credentials: 'omit' });
+    return r.status;
+  }, reset);
+  check(status === 403, `the new password is accepted by the directory (403 no role, got ${status})`);
+  await shot(page, '05-password-reset');
+
+  // Bulk import: report, confirm, progress, result with passwords.
+  await page.goto(`${base}/#/import`);
+  const csv = `address,name,unit\nnhap-a,Nguyễn Nhập A,${dept}\nnhap-b,Trần Nhập B,${dept}\nnhap-c,Lỗi Đơn Vị,khong-co\n`;
+  await page.getByLabel('Tệp CSV').setInputFiles({ name: 'tai-khoan.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Kiểm tra tệp' }).click();
+  await page.waitForSelector('#import-summary');
+  check((await page.textContent('#import-summary')).includes('2 hợp lệ'), 'validation report: 2 valid rows');
+  check((await page.textContent('#import-rows')).includes('unit: no such unit'), 'validation report names the bad field');
+  await shot(page, '06-import-report');
+  await page.click('#import-confirm');
+  await page.waitForSelector('#import-done', { timeout: 60000 });
+  const href = await page.getAttribute('#import-download', 'href');
+  const result = await page.evaluate(async (u) => (await fetch(u, { credentials: 'same-origin' })).text(), href);
+  check(/nhap-a@thainguyen\.gov\.vn,.*,created,[a-z0-9-]{12,}/.test(result), 'result CSV carries the generated passwords');
+  await shot(page, '07-import-done');
+
+  // Language switch.
+  await page.getByLabel('Ngôn ngữ').selectOption('en');
+  await page.getByRole('link', { name: 'Accounts' }).waitFor();
+  check(true, 'English catalogue switches the navigation');
+  await page.getByLabel('Language').selectOption('vi');
+
+  // Sign out; a unit administrator meets the refusals.
+  await page.getByRole('button', { name: 'Đăng xuất' }).click();
+  await page.waitForSelector('#signin-form');
+  check(true, 'signed out');
+
+  const p2 = await newPage();
+  await signIn(p2, unitAdmin, password);
+  await p2.waitForSelector('#dash-active');
+  await p2.goto(`${base}/#/accounts/${encodeURIComponent(otherId)}`);
+  await p2.getByText('Bạn không có quyền làm việc này').waitFor();
+  check(true, 'unit administrator refused another district\'s account');
+  await shot(p2, '08-refusal');
+  const forged = await p2.evaluate(async (id) => {
+    const r = await fetch(`/api/v1/accounts/${encodeURIComponent(id)}/disable`, { method: 'POST', credentials: 'same-origin' });
+    return r.status;
+  }, otherId);
+  check(forged === 403, `a request without the CSRF token is refused (${forged})`);
+  // Phone-sized layout renders the accounts page.
+  await p2.setViewportSize({ width: 390, height: 800 });
+  await p2.goto(`${base}/#/accounts`);
+  await p2.waitForSelector('#acct-table');
+  await shot(p2, '09-accounts-phone');
+  check(page.cspErrors.length === 0 && p2.cspErrors.length === 0, 'no Content-Security-Policy violations');
+} catch (e) {
+  failures += 1;
+  console.log(`not ok - ${e.stack || e}`);
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} failed` : 'all passed');
+process.exit(failures ? 1 : 0);
