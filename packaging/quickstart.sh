@@ -13,6 +13,10 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# ccache: hits across checkouts in other folders (CI clones anew) and with
+# the precompiled headers.
+export CCACHE_BASEDIR="$root"
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 data=${HOMTHU_DATA:-./var/quickstart}
 mkdir -p "$data"
 data=$(cd "$data" && pwd)

@@ -6,6 +6,10 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# ccache: hits across checkouts in other folders (CI clones anew) and with
+# the precompiled headers.
+export CCACHE_BASEDIR="$root"
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 bash "$root/packaging/install-deps.sh"
 
 jobs=$(nproc)

@@ -215,7 +215,10 @@ int main(int argc, char** argv) {
 
     smtp = std::make_unique<homthu::smtp::server>(homthu::smtp::services{cfg, *dir, *store, workers, tls});
     imap = std::make_unique<homthu::imap::server>(homthu::imap::services{cfg, *dir, *store, workers, tls});
-    admin = std::make_unique<homthu::admin::server>(homthu::admin::services{cfg, *dir, *store, workers, tls, &metrics});
+    homthu::admin::services admin_services{cfg, *dir, *store, workers, tls, &metrics};
+    admin_services.admin_dir = dir.get();
+    admin_services.queue = &smtp->queue();
+    admin = std::make_unique<homthu::admin::server>(admin_services);
 
     stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) {

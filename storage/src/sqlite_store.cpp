@@ -479,7 +479,7 @@ std::int64_t insert_blob_row(db::connection& c, const std::string& hash, std::ui
                                &m.message_id, &m.in_reply_to, &m.references}) {
     s.bind(i++, *v);
   }
-  s.bind(i++, m.sent_date).bind(i++, static_cast<std::int64_t>(m.header_size));
+  s.bind(i, m.sent_date).bind(i + 1, static_cast<std::int64_t>(m.header_size));
   s.run();
   std::int64_t id = c.last_insert_rowid();
   auto& f = c.cached("INSERT INTO fts(rowid, subject, from_, to_, cc, bcc, body) VALUES(?, ?, ?, ?, ?, ?, ?)");

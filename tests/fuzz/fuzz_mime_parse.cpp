@@ -41,6 +41,13 @@ class memory_reader final : public homthu::storage::blob_reader {
   std::size_t pos_ = 0;
 };
 
+void check_value(const std::string& v, const char* what) {
+  if (!is_imap_value(v)) {
+    std::fprintf(stderr, "%s: [%s]\n", what, v.substr(0, 2000).c_str());
+    homthu::fuzz::fail(what);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -48,9 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   memory_reader r(in);
   auto p = mime::parse(r);
-  check(is_imap_value(p.meta.envelope), "ENVELOPE is not one IMAP value");
-  check(is_imap_value(p.meta.body), "BODY is not one IMAP value");
-  check(is_imap_value(p.meta.bodystructure), "BODYSTRUCTURE is not one IMAP value");
+  check_value(p.meta.envelope, "ENVELOPE is not one IMAP value");
+  check_value(p.meta.body, "BODY is not one IMAP value");
+  check_value(p.meta.bodystructure, "BODYSTRUCTURE is not one IMAP value");
   check(valid_utf8(p.meta.subject), "decoded Subject is not UTF-8");
   check(valid_utf8(p.meta.from) && valid_utf8(p.meta.to) && valid_utf8(p.meta.cc), "decoded address is not UTF-8");
   check(p.body_text.size() <= mime::max_index_text + 65536, "indexed text over its cap");

@@ -32,10 +32,13 @@ class imap_value_checker {
       bool first = true;
       while (pos_ < s_.size() && s_[pos_] != ')') {
         if (!first) {
-          if (s_[pos_] != ' ') {
+          // Values are separated by one SP, except that address lists
+          // (RFC 9051 §9: "(" 1*address ")") put lists side by side.
+          if (s_[pos_] == ' ') {
+            ++pos_;
+          } else if (!(s_[pos_] == '(' && s_[pos_ - 1] == ')')) {
             return false;
           }
-          ++pos_;
         }
         if (!value(depth + 1)) {
           return false;

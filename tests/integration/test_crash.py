@@ -10,6 +10,9 @@ kill:
   present at most once; a message whose UID EXPUNGE was answered OK never
   comes back; a flag whose STORE was answered OK is still set.
 
+SIGKILL ends the process, not the machine: the page cache survives, so this
+checks process-crash atomicity (D1, D7), not power loss (D2).
+
 Bounded: ROUNDS rounds of at most ~3 s of load each; every socket has a
 timeout. HOMTHU_CRASH_ROUNDS raises the count for a long run.
 """

@@ -4,6 +4,7 @@ then an incremental one. Runs against the real daemon and slapd."""
 
 import imaplib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -79,7 +80,8 @@ class Imap(unittest.TestCase):
         typ, data = m.fetch(str(n), "(BODY.PEEK[] FLAGS RFC822.SIZE)")
         self.assertEqual(typ, "OK")
         self.assertEqual(data[0][1], raw)
-        self.assertIn(b"RFC822.SIZE %d" % len(raw), data[0][0])
+        # Items may come in any order: before or after the literal.
+        self.assertIn(b"RFC822.SIZE %d" % len(raw), data[0][0] + data[1])
         typ, data = m.store(str(n), "+FLAGS", "(\\Flagged)")
         self.assertEqual(typ, "OK")
         self.assertIn(b"\\Flagged", data[0])
@@ -162,19 +164,22 @@ class Imap(unittest.TestCase):
         rc = os.path.join(d, "mbsyncrc")
         with open(rc, "w") as f:
             f.write(f"""IMAPAccount a
-Host 127.0.0.1
+Host localhost
 Port {self.h.port("imaps")}
 User {acct["address"]}
 Pass {self.h.password}
 SSLType IMAPS
 CertificateFile {self.h.cafile}
 AuthMechs LOGIN
+
 IMAPStore remote
 Account a
+
 MaildirStore local
 Path {maildir}/
 Inbox {maildir}/INBOX
 SubFolders Verbatim
+
 Channel c
 Far :remote:
 Near :local:
@@ -191,18 +196,59 @@ SyncState *
         def local_count(folder):
             return sum(len(os.listdir(os.path.join(maildir, folder, sub))) for sub in ("cur", "new"))
 
+        def local_ids(folder):
+            ids = []
+            for sub in ("cur", "new"):
+                for name in os.listdir(os.path.join(maildir, folder, sub)):
+                    with open(os.path.join(maildir, folder, sub, name), "rb") as f:
+                        ids += re.findall(rb"Message-ID: <([^>]+)>", f.read())
+            return sorted(ids)
+
+        def remote_ids(folder):
+            typ, _ = m.select('"%s"' % folder)
+            self.assertEqual(typ, "OK")
+            typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            if data == [None]:
+                return []
+            return sorted(re.search(rb"<([^>]+)>", part[1]).group(1) for part in data if isinstance(part, tuple))
+
+        def both_sides_equal():
+            for folder in ("INBOX", "Du an", "Du an/2024"):
+                local, remote = local_ids(folder), remote_ids(folder)
+                self.assertEqual(local, remote, folder)
+                self.assertEqual(len(set(local)), len(local), "duplicates in %s" % folder)
+            return local_ids("INBOX")
+
         sync()
         self.assertEqual(local_count("INBOX"), 2)
         self.assertEqual(local_count("Du an"), 1)
         self.assertEqual(local_count("Du an/2024"), 1)
-        # Changes on both sides: a new local message, a new remote one.
+        both_sides_equal()
+        # Changes on both sides: a new local message, a new remote one, a
+        # flag set locally, a message expunged on the server.
         newdir = os.path.join(maildir, "INBOX", "new")
         with open(os.path.join(newdir, "1700000000.local1.host"), "wb") as f:
             f.write(message(acct["address"], "Từ máy", "Soạn ở máy", "local1"))
         m.append("INBOX", None, None, message(acct["address"], "Từ máy chủ", "Mới", "remote1"))
+        for sub in ("new", "cur"):
+            folder = os.path.join(maildir, "Du an", sub)
+            for name in os.listdir(folder):
+                base = name.split(":2,")[0]
+                os.rename(os.path.join(folder, name), os.path.join(maildir, "Du an", "cur", base + ":2,FS"))
+        m.select('"Du an/2024"')
+        m.store("1", "+FLAGS", "(\\Deleted)")
+        m.expunge()
         sync()
         sync()  # a second run must change nothing
         self.assertEqual(local_count("INBOX"), 4)
+        self.assertEqual(local_count("Du an/2024"), 0)
+        inbox = both_sides_equal()
+        self.assertEqual(sorted(inbox), sorted([b"mb0@example.com", b"mb1@example.com",
+                                                b"local1@example.com", b"remote1@example.com"]))
+        m.select('"Du an"')
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"\\Seen", data[0])
+        self.assertIn(b"\\Flagged", data[0])
         m.select("INBOX")
         typ, data = m.search(None, "ALL")
         self.assertEqual(len(data[0].split()), 4)

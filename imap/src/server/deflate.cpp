@@ -13,7 +13,7 @@ namespace {
 // session (highly compressible, tiny input) are never refused.
 constexpr std::uint64_t ratio_slack = 1u << 20;
 
-// Our deflate window and memory level: 16 KiB window and ~48 KiB of state
+// Our deflate window and memory level: 4 KiB window and ~48 KiB of state
 // instead of zlib's 256 KiB default; responses compress nearly as well and
 // a compressed connection stays cheap. Inflate must accept the client's
 // 32 KiB window (RFC 4978 §4 allows any).

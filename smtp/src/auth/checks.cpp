@@ -11,7 +11,10 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+// spf.h has no extern "C" of its own.
+extern "C" {
 #include <spf2/spf.h>
+}
 
 #include <algorithm>
 #include <cstring>
@@ -23,8 +26,14 @@ namespace {
 
 // libspf2's DNS layer over our resolver (spf_dns.h): answers are built as
 // SPF_dns_rr_t records; hook points at the resolver.
+struct spf_hook {
+  dns_resolver* dns;
+  bool temperror = false;   // a query failed: INVALID then means temperror
+};
+
 SPF_dns_rr_t* spf_lookup(SPF_dns_server_t* server, const char* domain, ns_type type, int) {
-  auto* dns = static_cast<dns_resolver*>(server->hook);
+  auto* hook = static_cast<spf_hook*>(server->hook);
+  auto* dns = hook->dns;
   dns_type t;
   switch (type) {
     case ns_t_a: t = dns_type::a; break;
@@ -40,7 +49,10 @@ SPF_dns_rr_t* spf_lookup(SPF_dns_server_t* server, const char* domain, ns_type t
     case dns_answer::status::ok: herrno = NETDB_SUCCESS; break;
     case dns_answer::status::nxdomain: herrno = HOST_NOT_FOUND; break;
     case dns_answer::status::nodata: herrno = NO_DATA; break;
-    case dns_answer::status::temperror: herrno = TRY_AGAIN; break;
+    case dns_answer::status::temperror:
+      herrno = TRY_AGAIN;
+      hook->temperror = true;
+      break;
   }
   SPF_dns_rr_t* rr = SPF_dns_rr_new_init(server, domain, type, 0, herrno);
   if (!rr || herrno != NETDB_SUCCESS) {
@@ -132,7 +144,8 @@ spf_result check_spf(dns_resolver& dns, const std::string& ip, const std::string
   SPF_dns_server_t layer{};
   layer.lookup = spf_lookup;
   layer.name = "homthu";
-  layer.hook = &dns;
+  spf_hook hook{&dns};
+  layer.hook = &hook;
   SPF_server_t* server = SPF_server_new_dns(&layer, 0);
   if (!server) {
     out.result = "temperror";
@@ -168,7 +181,11 @@ spf_result check_spf(dns_resolver& dns, const std::string& ip, const std::string
       case SPF_RESULT_NEUTRAL: out.result = "neutral"; break;
       case SPF_RESULT_NONE: out.result = "none"; break;
       case SPF_RESULT_TEMPERROR: out.result = "temperror"; break;
+      // libspf2 reports a record it cannot compile as INVALID: a permanent
+      // error of the domain's record (RFC 7208 §4.6); DNS trouble comes as
+      // TEMPERROR.
       case SPF_RESULT_PERMERROR: out.result = "permerror"; break;
+      case SPF_RESULT_INVALID: out.result = hook.temperror ? "temperror" : "permerror"; break;
       default: out.result = "temperror"; break;
     }
     SPF_response_free(resp);

@@ -223,6 +223,7 @@ dkim_verdict dkim_verifier::verify(std::string_view message) const {
   if (st == DKIM_STAT_OK || st == DKIM_STAT_NOSIG) {
     st = dkim_eom(d, nullptr);
   }
+  const bool dns_failed = st == DKIM_STAT_CBTRYAGAIN || st == DKIM_STAT_KEYFAIL;
   DKIM_SIGINFO** sigs = nullptr;
   int n = 0;
   if (dkim_getsiglist(d, &sigs, &n) == DKIM_STAT_OK) {
@@ -257,6 +258,10 @@ dkim_verdict dkim_verifier::verify(std::string_view message) const {
       }
       v.signatures.push_back(std::move(r));
     }
+  }
+  if (v.signatures.empty() && dns_failed) {
+    // The key query failed before libopendkim kept its signature list.
+    v.signatures.push_back({"temperror", "", "", "key query failed"});
   }
   dkim_free(d);
   return v;

@@ -168,6 +168,14 @@ asio::awaitable<void> session::run() {
       co_await stream.close();
       co_return;
     }
+    if (!trusted && !st.connection_rate.hit(info.peer_ip, st.opts.connections_per_ip_per_minute)) {
+      // RELIABILITY.md A1 (Postfix smtpd_client_connection_rate_limit).
+      log.info("smtp.connection_rate_limited");
+      reply(proto::make_reply(421, "4.7.0", st.hostname + " Error: too many connections from " + info.peer_ip));
+      co_await flush();
+      co_await stream.close();
+      co_return;
+    }
     reply_raw("220 " + st.hostname + " ESMTP homthu\r\n", 220);
     for (;;) {
       auto ev = lines.next();

@@ -92,6 +92,67 @@ void auth_penalties::failed(const std::string& ip) {
   }
 }
 
+unsigned auth_penalties::recent_account(const std::string& login) {
+  std::lock_guard lock(mu_);
+  auto it = by_account_.find(common::to_lower_ascii(login));
+  if (it == by_account_.end()) {
+    return 0;
+  }
+  if (std::chrono::steady_clock::now() - it->second.last > window) {
+    by_account_.erase(it);
+    return 0;
+  }
+  return it->second.count;
+}
+
+void auth_penalties::failed_account(const std::string& login) {
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (by_account_.size() > 100000) {
+    for (auto it = by_account_.begin(); it != by_account_.end();) {
+      it = now - it->second.last > window ? by_account_.erase(it) : std::next(it);
+    }
+  }
+  auto& e = by_account_[common::to_lower_ascii(login.substr(0, 256))];
+  if (now - e.last > window) {
+    e.count = 0;
+  }
+  ++e.count;
+  e.last = now;
+}
+
+bool rate_limiter::hit(const std::string& key, unsigned limit) {
+  if (limit == 0) {
+    return true;
+  }
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (buckets_.size() > 100000) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = now - it->second.start > 2 * window_ ? buckets_.erase(it) : std::next(it);
+    }
+  }
+  auto [it, fresh] = buckets_.try_emplace(key);
+  auto& b = it->second;
+  if (fresh) {
+    b.start = now;
+  }
+  while (now - b.start >= window_) {
+    const bool skipped = now - b.start >= 2 * window_;
+    b.previous = skipped ? 0 : b.current;
+    b.current = 0;
+    b.start = skipped ? now : b.start + window_;
+  }
+  // The previous bucket counts for the part of it still inside the window.
+  const double into = std::chrono::duration<double>(now - b.start) / std::chrono::duration<double>(window_);
+  const double estimate = b.previous * (1.0 - into) + b.current;
+  if (estimate + 1 > limit) {
+    return false;
+  }
+  ++b.current;
+  return true;
+}
+
 void auth_penalties::succeeded(const std::string& ip) {
   std::lock_guard lock(mu_);
   by_ip_.erase(ip);

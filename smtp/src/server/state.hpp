@@ -37,6 +37,12 @@ class auth_penalties {
   void failed(const std::string& ip);
   void succeeded(const std::string& ip);
 
+  // Failures against one account from any address: they lengthen the delay
+  // before each failure reply (a distributed guesser slows down), but never
+  // block the account: the right password is answered at once.
+  unsigned recent_account(const std::string& login);
+  void failed_account(const std::string& login);
+
   static constexpr unsigned ban_after = 30;
   static constexpr std::chrono::minutes window{15};
 
@@ -47,6 +53,27 @@ class auth_penalties {
   };
   std::mutex mu_;
   std::map<std::string, entry> by_ip_;
+  std::map<std::string, entry> by_account_;
+};
+
+// Events per key over a sliding window (two fixed buckets, weighted), for
+// connection and message rates (RELIABILITY.md A1, issue 5 item 7).
+class rate_limiter {
+ public:
+  explicit rate_limiter(std::chrono::steady_clock::duration window) : window_(window) {}
+  // Counts one event for `key` unless that would exceed `limit` in the
+  // window; false when over. limit 0: unlimited (nothing counted).
+  bool hit(const std::string& key, unsigned limit);
+
+ private:
+  struct bucket {
+    std::chrono::steady_clock::time_point start;
+    unsigned current = 0;
+    unsigned previous = 0;
+  };
+  std::chrono::steady_clock::duration window_;
+  std::mutex mu_;
+  std::map<std::string, bucket> buckets_;
 };
 
 struct server_state {
@@ -58,6 +85,9 @@ struct server_state {
   std::unique_ptr<storage::outbound_queue> queue;
   std::vector<network> trusted;
   auth_penalties penalties;
+  rate_limiter connection_rate{std::chrono::minutes(1)};   // per IP
+  rate_limiter ip_message_rate{std::chrono::hours(1)};     // per IP, unauthenticated
+  rate_limiter account_message_rate{std::chrono::hours(1)};
   // DKIM keys for outgoing mail (null: not signing) and the resolver and
   // verifier for inbound checks.
   std::unique_ptr<auth::dkim_signer> signer;

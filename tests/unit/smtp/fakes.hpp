@@ -3,6 +3,7 @@
 // check what the SMTP server asks of them and what it delivers.
 
 #include "homthu/directory/directory.hpp"
+#include "homthu/smtp/dns.hpp"
 #include "homthu/storage/store.hpp"
 
 #include <atomic>
@@ -15,6 +16,42 @@
 namespace homthu::smtp::test {
 
 namespace dirns = ::homthu::directory;
+
+// Fixed DNS answers: names not set are NXDOMAIN; `down` makes every query a
+// temperror (resolver timeout). Counts queries so tests can see none happen.
+class fake_dns final : public dns_resolver {
+ public:
+  void set(const std::string& name, dns_type t, std::vector<std::string> records) {
+    std::lock_guard lock(mu_);
+    answers_[{name, t}] = std::move(records);
+  }
+  dns_answer query(const std::string& name, dns_type t) override {
+    std::lock_guard lock(mu_);
+    ++queries;
+    dns_answer a;
+    if (down) {
+      return a;
+    }
+    auto it = answers_.find({name, t});
+    if (it == answers_.end()) {
+      bool exists = false;
+      for (const auto& [k, v] : answers_) {
+        exists = exists || k.first == name;
+      }
+      a.st = exists ? dns_answer::status::nodata : dns_answer::status::nxdomain;
+      return a;
+    }
+    a.st = dns_answer::status::ok;
+    a.records = it->second;
+    return a;
+  }
+  std::atomic<bool> down{false};
+  std::atomic<unsigned> queries{0};
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, dns_type>, std::vector<std::string>> answers_;
+};
 
 class fake_directory final : public dirns::directory {
  public:

@@ -64,6 +64,7 @@ class harness {
     cfg.smtp.data_timeout = std::chrono::seconds(10);
     opts.queue_path = (tmp_ / "queue").string();
     opts.auth_failure_delay_ms = 0;
+    opts.dns = dns;  // tests never touch the network
   }
   ~harness() {
     stop();
@@ -104,7 +105,11 @@ class harness {
   server_options opts;
   fake_directory dir;
   fake_store store;
+  std::shared_ptr<fake_dns> dns = std::make_shared<fake_dns>();
   bool start_queue = false;
+  // The client address the session sees (SPF tests pretend to be outside:
+  // libspf2 passes every loopback client).
+  std::string peer_ip = "127.0.0.1";
 
  private:
   asio::awaitable<void> accept(listener_kind kind, int connections) {
@@ -118,7 +123,7 @@ class harness {
     common::connection_info info;
     info.listener = kind == listener_kind::mx ? "smtp" : kind == listener_kind::submission ? "submission" : "smtps";
     info.session_id = "T" + std::to_string(n);
-    info.peer_ip = "127.0.0.1";
+    info.peer_ip = peer_ip;
     if (kind == listener_kind::submissions) {
       info.implicit_tls = true;
       common::error_code ec;

@@ -148,6 +148,18 @@ TEST_P(transcript, plays) {
       } else {
         h.dir.account(left).forward_to.push_back(right);
       }
+    } else if (key == "dns") {
+      // "# dns: NAME TYPE RECORD…" (RECORD is the rest of the line)
+      auto parts = split(val, ' ');
+      const auto& t = parts.at(1);
+      const auto type = t == "TXT" ? dns_type::txt : t == "A" ? dns_type::a : t == "MX" ? dns_type::mx
+                        : t == "AAAA" ? dns_type::aaaa : dns_type::ptr;
+      const auto rest = trim(val.substr(val.find(t, parts.at(0).size()) + t.size()));
+      h.dns->set(parts.at(0), type, {rest});
+    } else if (key == "peer") {
+      h.peer_ip = val;
+    } else if (key == "dns-down") {
+      h.dns->down = true;
     } else if (key == "quota") {
       auto parts = split(val, ' ');
       h.dir.account(parts[0]).quota_bytes = std::stoull(parts[1]);
@@ -176,6 +188,14 @@ TEST_P(transcript, plays) {
           h.cfg.smtp.max_junk_commands = std::stoul(v);
         } else if (k == "trusted") {
           h.cfg.smtp.trusted_networks.push_back(v);
+        } else if (k == "messages_per_hour_per_account") {
+          h.cfg.smtp.messages_per_hour_per_account = std::stoul(v);
+        } else if (k == "messages_per_ip_per_hour") {
+          h.opts.messages_per_ip_per_hour = std::stoul(v);
+        } else if (k == "min_data_rate_grace_ms") {
+          h.opts.min_data_rate_grace = std::chrono::milliseconds(std::stoul(v));
+        } else if (k == "enforce_dmarc") {
+          h.cfg.smtp.enforce_dmarc = v == "1";
         } else if (k == "command_timeout") {
           h.cfg.smtp.command_timeout = std::chrono::seconds(std::stoul(v));
         } else {

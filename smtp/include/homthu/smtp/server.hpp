@@ -17,6 +17,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -46,6 +47,16 @@ struct server_options {
   unsigned short mx_port = 25;
   // Delay before the reply to a failed AUTH, per recent failure from the IP.
   std::int64_t auth_failure_delay_ms = 2000;
+  // Rate limits (0: none). New connections per client IP per minute
+  // (trusted networks exempt) → 421 4.7.0; messages per client IP per hour
+  // for unauthenticated clients → 450 4.7.1. The per-account rate is
+  // cfg.smtp.messages_per_hour_per_account.
+  unsigned connections_per_ip_per_minute = 600;
+  unsigned messages_per_ip_per_hour = 0;
+  // Slow-client floor on DATA/BDAT content (RELIABILITY.md A2, Postfix 3.7's
+  // 500 B/s): after the grace period a client averaging less is cut off.
+  std::uint64_t min_data_rate = 500;
+  std::chrono::milliseconds min_data_rate_grace{30000};
   // DNS for SPF, DKIM and DMARC checks; null: c-ares with cfg.smtp.dns_servers.
   std::shared_ptr<dns_resolver> dns;
 };

@@ -127,9 +127,12 @@ asio::awaitable<next> on_auth(session& s, const proto::auth_args& a) {
     co_return next::keep;
   }
   s.st.penalties.failed(s.info.peer_ip);
+  s.st.penalties.failed_account(cred.login);
   ++s.auth_failures;
   s.log.info("smtp.auth_failed", {{"login", cred.login}, {"failures", s.auth_failures}});
-  const auto recent = s.st.penalties.recent(s.info.peer_ip);
+  // The delay grows with the IP's failures and with the account's (from any
+  // IP, counted per 10 so that one user's typos cost little); capped at 15 s.
+  const auto recent = std::max(s.st.penalties.recent(s.info.peer_ip), s.st.penalties.recent_account(cred.login) / 10);
   const auto delay = std::min<std::int64_t>(15000, s.st.opts.auth_failure_delay_ms * recent);
   if (delay > 0) {
     asio::steady_timer t(co_await asio::this_coro::executor);

@@ -50,6 +50,18 @@ asio::awaitable<next> on_mail(session& s, const proto::mail_args& a) {
       co_return next::keep;
     }
   }
+  // Rate limits, counted per MAIL FROM accepted (issue 5 item 7).
+  if (s.auth && !s.st.account_message_rate.hit(s.auth->acct.id, cfg.messages_per_hour_per_account)) {
+    s.log.info("smtp.rate_limited", {{"user", s.auth->acct.id}});
+    s.reply(proto::make_reply(450, "4.7.1", "Sending rate limit exceeded for " + s.auth->acct.address +
+                                                ", try again later"));
+    co_return next::keep;
+  }
+  if (!s.auth && !s.trusted && !s.st.ip_message_rate.hit(s.info.peer_ip, s.st.opts.messages_per_ip_per_hour)) {
+    s.log.info("smtp.rate_limited", {{"ip", s.info.peer_ip}});
+    s.reply(proto::make_reply(450, "4.7.1", "Message rate limit exceeded, try again later"));
+    co_return next::keep;
+  }
   s.tx = transaction{};
   s.tx.mail = a;
   s.ph = phase::mail;

@@ -1,0 +1,90 @@
+"""DKIM signing end to end: `homthuctl dkim generate` makes an RSA-2048 and
+an Ed25519 key and prints the TXT record; homthud signs mail relayed to a
+loopback aiosmtpd server with it; python3-dkim (an independent verifier)
+accepts the signature with that record as its only DNS answer, and rejects
+the message once its body is changed."""
+
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import time
+import unittest
+import uuid
+
+from harness import BIN, Homthu
+from test_smtp import Controller, Sink, message, wait_until
+
+try:
+    import dkim
+except ImportError:  # pragma: no cover - Debian's python3-dkim is a dependency
+    dkim = None
+
+
+def generate(domain, selector, key_type, out):
+    r = subprocess.run([os.path.join(BIN, "homthuctl"), "dkim", "generate", domain, "--selector", selector,
+                        "--type", key_type, "--out", out], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr)
+    return r.stdout
+
+
+@unittest.skipIf(Controller is None or dkim is None, "python3-aiosmtpd or python3-dkim is not installed")
+class DkimSigningTest(unittest.TestCase):
+    def check_type(self, key_type):
+        tmp = tempfile.mkdtemp(prefix="homthu-dkim-")
+        try:
+            key = os.path.join(tmp, "dkim.pem")
+            out = generate("thainguyen.gov.vn", "s2026", key_type, key)
+            # "s2026._domainkey.thainguyen.gov.vn. IN TXT ( "…" "…" )"
+            self.assertTrue(out.startswith("s2026._domainkey.thainguyen.gov.vn. IN TXT ("), out)
+            record = "".join(re.findall(r'"([^"]*)"', out)).encode()
+            self.assertIn(b"k=%s;" % key_type.encode(), record)
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            # Never overwrites an existing key.
+            r = subprocess.run([os.path.join(BIN, "homthuctl"), "dkim", "generate", "thainguyen.gov.vn",
+                                "--out", key], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(r.returncode, 0)
+
+            with Sink() as sink:
+                extra = ('[smtp]\nrelayhost = "127.0.0.1:%d"\ndkim_selector = "s2026"\ndkim_key_file = "%s"\n'
+                         % (sink.port, key))
+                with Homthu(users=5, config_extra=extra) as h:
+                    a = h.account(0)
+                    subject = "Ky DKIM %s %s" % (key_type, uuid.uuid4().hex[:8])
+                    with smtplib.SMTP_SSL(h.host, h.port("smtps"), context=h.ssl_context(), timeout=30) as s:
+                        s.login(a["address"], h.password)
+                        s.sendmail(a["address"], ["partner@example.org"],
+                                   message(a["address"], "partner@example.org", subject,
+                                           body="Kinh gui.\r\n.dong bat dau bang dau cham\r\n"))
+                    found = lambda: any(subject.encode() in m[2] for m in sink.messages)
+                    self.assertTrue(wait_until(found, 30), h.log_text()[-3000:])
+                    content = next(m[2] for m in sink.messages if subject.encode() in m[2])
+
+            self.assertTrue(content.startswith(b"DKIM-Signature: v=1; a=%s-sha256;"
+                                               % (b"ed25519" if key_type == "ed25519" else b"rsa")), content[:200])
+            self.assertIn(b"d=thainguyen.gov.vn", content[:600])
+            asked = []
+
+            def dnsfunc(name, timeout=5):
+                asked.append(name)
+                return record if name in (b"s2026._domainkey.thainguyen.gov.vn.", "s2026._domainkey.thainguyen.gov.vn.") else None
+
+            self.assertTrue(dkim.verify(content, dnsfunc=dnsfunc), content[:800])
+            self.assertTrue(asked)
+            tampered = content.replace(b"Kinh gui.", b"Kinh gui!")
+            self.assertFalse(dkim.verify(tampered, dnsfunc=dnsfunc))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_rsa_signature_verifies(self):
+        self.check_type("rsa")
+
+    def test_ed25519_signature_verifies(self):
+        self.check_type("ed25519")
+
+
+if __name__ == "__main__":
+    unittest.main()

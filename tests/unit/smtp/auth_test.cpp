@@ -1,0 +1,193 @@
+// DKIM signing and verification (libopendkim, RSA and Ed25519), SPF through
+// libspf2 with fixed DNS answers, DMARC alignment, the Public Suffix List
+// and the Authentication-Results filter (fed whole and byte at a time).
+#include "../../../smtp/src/auth/checks.hpp"
+#include "../../../smtp/src/auth/dkim.hpp"
+#include "fakes.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+namespace homthu::smtp::test {
+namespace {
+
+std::string new_key_pem(bool ed25519) {
+  EVP_PKEY* k = ed25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                        : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+  BIO* b = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr);
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(b, &p);
+  std::string out(p, static_cast<std::size_t>(n));
+  BIO_free(b);
+  EVP_PKEY_free(k);
+  return out;
+}
+
+const std::string message =
+    "From: An <an@thainguyen.gov.vn>\r\nTo: x@example.org\r\nSubject: Giay moi\r\n"
+    "Date: Tue, 03 Mar 2026 10:04:05 +0000\r\n\r\nKinh gui.\r\n.leading dot\r\n";
+
+class dkim_roundtrip : public ::testing::TestWithParam<bool> {};
+
+TEST_P(dkim_roundtrip, signature_verifies_and_tampering_fails) {
+  const bool ed = GetParam();
+  const auto pem = new_key_pem(ed);
+  auth::dkim_signer signer({auth::dkim_key{"s1", pem, ed}});
+  std::string error;
+  const auto sig = signer.sign(message, "thainguyen.gov.vn", &error);
+  ASSERT_FALSE(sig.empty()) << error;
+  EXPECT_EQ(sig.rfind("DKIM-Signature: v=1; a=", 0), 0u);
+  EXPECT_NE(sig.find(ed ? "a=ed25519-sha256" : "a=rsa-sha256"), std::string::npos);
+  EXPECT_NE(sig.find("c=relaxed/relaxed"), std::string::npos);
+  EXPECT_EQ(sig.find('\n', 0) == std::string::npos ? 0 : sig[sig.find('\n') - 1], '\r');
+
+  auto dns = std::make_shared<fake_dns>();
+  const auto txt = auth::dkim_txt_record(pem);
+  EXPECT_EQ(txt.rfind(ed ? "v=DKIM1; k=ed25519; p=" : "v=DKIM1; k=rsa; p=", 0), 0u);
+  dns->set("s1._domainkey.thainguyen.gov.vn", dns_type::txt, {txt});
+  auth::dkim_verifier verifier(dns);
+
+  auto v = verifier.verify(sig + message);
+  ASSERT_EQ(v.signatures.size(), 1u);
+  EXPECT_EQ(v.signatures[0].result, "pass") << v.signatures[0].reason;
+  EXPECT_EQ(v.signatures[0].domain, "thainguyen.gov.vn");
+  EXPECT_EQ(v.signatures[0].selector, "s1");
+
+  auto tampered = sig + message;
+  tampered.replace(tampered.find("Kinh gui."), 9, "Kinh gui!");
+  v = verifier.verify(tampered);
+  ASSERT_EQ(v.signatures.size(), 1u);
+  EXPECT_EQ(v.signatures[0].result, "fail");
+
+  auto forged_subject = sig + message;
+  forged_subject.replace(forged_subject.find("Giay moi"), 8, "Giay moI");
+  v = verifier.verify(forged_subject);
+  ASSERT_EQ(v.signatures.size(), 1u) << "forged subject";
+  EXPECT_EQ(v.signatures[0].result, "fail");
+
+  dns->down = true;
+  v = verifier.verify(sig + message);
+  ASSERT_EQ(v.signatures.size(), 1u) << "dns down";
+  EXPECT_EQ(v.signatures[0].result, "temperror");
+}
+
+INSTANTIATE_TEST_SUITE_P(keys, dkim_roundtrip, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? std::string("ed25519") : std::string("rsa"); });
+
+TEST(dkim, missing_key_is_permerror_and_unsigned_is_none) {
+  const auto pem = new_key_pem(true);
+  auth::dkim_signer signer({auth::dkim_key{"s1", pem, true}});
+  const auto sig = signer.sign(message, "thainguyen.gov.vn");
+  auto dns = std::make_shared<fake_dns>();
+  auth::dkim_verifier verifier(dns);
+  EXPECT_EQ(verifier.verify(sig + message).signatures.at(0).result, "permerror");
+  EXPECT_TRUE(verifier.verify(message).signatures.empty());
+}
+
+TEST(dkim, dual_signing_gives_two_fields) {
+  auth::dkim_signer signer({auth::dkim_key{"r1", new_key_pem(false), false},
+                            auth::dkim_key{"e1", new_key_pem(true), true}});
+  const auto sig = signer.sign(message, "thainguyen.gov.vn");
+  std::size_t n = 0;
+  for (auto p = sig.find("DKIM-Signature:"); p != std::string::npos; p = sig.find("DKIM-Signature:", p + 1)) {
+    ++n;
+  }
+  EXPECT_EQ(n, 2u);
+}
+
+TEST(psl, organizational_domain) {
+  auth::public_suffixes psl;
+  EXPECT_EQ(psl.organizational_domain("mail.thainguyen.gov.vn"), "thainguyen.gov.vn");
+  EXPECT_EQ(psl.organizational_domain("thainguyen.gov.vn"), "thainguyen.gov.vn");
+  EXPECT_EQ(psl.organizational_domain("a.b.example.co.uk"), "example.co.uk");
+  EXPECT_EQ(psl.organizational_domain("Mail.Example.ORG."), "example.org");
+  EXPECT_EQ(psl.organizational_domain("gov.vn"), "gov.vn");
+}
+
+TEST(spf, results_from_fixed_answers) {
+  fake_dns dns;
+  dns.set("example.org", dns_type::txt, {"v=spf1 ip4:192.0.2.0/24 include:_spf.example.net ~all"});
+  dns.set("_spf.example.net", dns_type::txt, {"v=spf1 a:mx.example.net -all"});
+  dns.set("mx.example.net", dns_type::a, {"198.51.100.7"});
+  EXPECT_EQ(auth::check_spf(dns, "192.0.2.9", "h.example.org", "a@example.org").result, "pass");
+  EXPECT_EQ(auth::check_spf(dns, "198.51.100.7", "h.example.org", "a@example.org").result, "pass");
+  EXPECT_EQ(auth::check_spf(dns, "203.0.113.1", "h.example.org", "a@example.org").result, "softfail");
+  const auto none = auth::check_spf(dns, "203.0.113.1", "h.example.org", "a@nothing.example");
+  EXPECT_EQ(none.result, "none");
+  EXPECT_EQ(none.domain, "nothing.example");
+  dns.set("bad.example", dns_type::txt, {"v=spf1 ip4:192.0.2.0/99 -all"});
+  EXPECT_EQ(auth::check_spf(dns, "192.0.2.9", "h", "a@bad.example").result, "permerror");
+  // <>: the HELO identity (RFC 7208 §2.4).
+  dns.set("h.example.org", dns_type::txt, {"v=spf1 ip4:192.0.2.9 -all"});
+  const auto helo = auth::check_spf(dns, "192.0.2.9", "h.example.org", "");
+  EXPECT_EQ(helo.result, "pass");
+  EXPECT_TRUE(helo.helo_identity);
+  dns.down = true;
+  EXPECT_EQ(auth::check_spf(dns, "192.0.2.9", "h.example.org", "a@example.org").result, "temperror");
+}
+
+TEST(dmarc, alignment_and_policy) {
+  fake_dns dns;
+  auth::public_suffixes psl;
+  dns.set("_dmarc.example.org", dns_type::txt, {"v=DMARC1; p=reject; aspf=s"});
+  auth::spf_result spf{"pass", "bounce.example.org", false};
+  auth::dkim_verdict no_dkim;
+  // Strict SPF alignment: a subdomain's pass does not align.
+  auto r = auth::check_dmarc(dns, psl, "example.org", spf, no_dkim);
+  EXPECT_EQ(r.result, "fail");
+  EXPECT_EQ(r.policy, "reject");
+  // Relaxed DKIM alignment (the default): a subdomain's signature aligns.
+  auth::dkim_verdict dkim;
+  dkim.signatures.push_back({"pass", "news.example.org", "s", ""});
+  EXPECT_EQ(auth::check_dmarc(dns, psl, "example.org", spf, dkim).result, "pass");
+  // A signature by another organization does not.
+  dkim.signatures[0].domain = "example.net";
+  EXPECT_EQ(auth::check_dmarc(dns, psl, "example.org", spf, dkim).result, "fail");
+  EXPECT_EQ(auth::check_dmarc(dns, psl, "other.example", spf, dkim).result, "none");
+  dns.set("_dmarc.broken.example", dns_type::txt, {"v=DMARC1; p=maybe"});
+  EXPECT_EQ(auth::check_dmarc(dns, psl, "broken.example", spf, dkim).result, "permerror");
+  dns.down = true;
+  EXPECT_EQ(auth::check_dmarc(dns, psl, "example.org", spf, dkim).result, "temperror");
+}
+
+TEST(results_filter, drops_only_our_fields_whole_and_byte_at_a_time) {
+  const std::string in =
+      "Authentication-Results: mail.thainguyen.gov.vn; dkim=pass\r\n\theader.d=forged\r\n"
+      "Received: from x\r\n"
+      "Authentication-Results: other.example; spf=pass\r\n"
+      "authentication-results:mail.thainguyen.gov.vn;none\r\n"
+      "\r\n"
+      "Authentication-Results: mail.thainguyen.gov.vn; body\r\n";
+  const std::string want =
+      "Received: from x\r\nAuthentication-Results: other.example; spf=pass\r\n\r\n"
+      "Authentication-Results: mail.thainguyen.gov.vn; body\r\n";
+  auth::results_filter whole("mail.thainguyen.gov.vn");
+  std::string out;
+  whole.feed(in, out);
+  whole.finish(out);
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(whole.removed(), 2u);
+  auth::results_filter bytes("mail.thainguyen.gov.vn");
+  std::string out2;
+  for (char c : in) {
+    bytes.feed(std::string_view(&c, 1), out2);
+  }
+  bytes.finish(out2);
+  EXPECT_EQ(out2, want);
+}
+
+TEST(authentication_results, values_are_sanitised) {
+  auth::spf_result spf{"pass", "ex\r\nample.org", false};
+  auth::dkim_verdict dkim;
+  dkim.signatures.push_back({"fail", "a;b", "s\r\nX: y", "bad"});
+  auth::dmarc_result dmarc;
+  const auto h = auth::authentication_results("mail.thainguyen.gov.vn", spf, dkim, dmarc);
+  EXPECT_EQ(h.find("\r\nX:"), std::string::npos);
+  EXPECT_NE(h.find("smtp.mailfrom=ex__ample.org"), std::string::npos);
+  EXPECT_NE(h.find("dkim=fail (bad) header.d=a_b header.s=s__X__y"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace homthu::smtp::test
