@@ -86,8 +86,9 @@ std::string metrics::prometheus_text() const {
         case entry::kind::histogram: {
           std::uint64_t cumulative = 0;
           const auto& h = *e->h;
+          const std::string& name = family;  // clang < 16 cannot capture a structured binding
           auto with = [&](const std::string& le) {
-            return family + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"" + le + "\"}";
+            return name + "_bucket{" + (labels.empty() ? "" : labels + ",") + "le=\"" + le + "\"}";
           };
           for (std::size_t i = 0; i < h.bounds().size(); ++i) {
             cumulative += h.bucket(i);

@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 from harness import BIN, Homthu
-from test_smtp import Controller, Sink, message, wait_until
+from test_smtp import NO_DNS, Controller, Sink, message, wait_until
 
 try:
     import dkim
@@ -49,8 +49,8 @@ class DkimSigningTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
 
             with Sink() as sink:
-                extra = ('[smtp]\nrelayhost = "127.0.0.1:%d"\ndkim_selector = "s2026"\ndkim_key_file = "%s"\n'
-                         % (sink.port, key))
+                extra = ('[smtp]\nrelayhost = "127.0.0.1:%d"\ndkim_selector = "s2026"\ndkim_key_file = "%s"\n%s'
+                         % (sink.port, key, NO_DNS))
                 with Homthu(users=5, config_extra=extra) as h:
                     a = h.account(0)
                     subject = "Ky DKIM %s %s" % (key_type, uuid.uuid4().hex[:8])

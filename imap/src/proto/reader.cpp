@@ -157,7 +157,9 @@ reader::kind reader::next() {
           return kind::need_more;
         }
         cmd_.pop_back();
-        if (!cmd_.empty() && cmd_.back() == '\r') {
+        // Only a CR of this line ends it; a CR that ends a literal already
+        // taken into the command is literal data.
+        if (cmd_.size() > line_start_ && cmd_.back() == '\r') {
           cmd_.pop_back();
         }
         if (parse_announcement()) {

@@ -208,18 +208,13 @@ bool session::inflate_input() {
   return true;
 }
 
-asio::awaitable<bool> session::start_compress() {
-  // The tagged OK goes out uncompressed; everything after it is deflated
-  // (RFC 4978 §3).
-  if (!co_await flush()) {
-    co_return false;
-  }
+bool session::start_compress() {
   z_ = std::make_unique<deflate_stream>(cfg().imap.max_inflate_ratio);
   if (!z_->ok()) {
-    log.error("imap.deflate_init_failed", {});
-    co_return false;
+    log.error("imap.deflate_init_failed", {{"error", "zlib"}});
+    return false;
   }
-  co_return true;
+  return true;
 }
 
 asio::awaitable<void> session::wait_event_or_input(bool& input_ready) {
@@ -486,7 +481,12 @@ asio::awaitable<bool> session::dispatch(std::string_view text) {
     case reply::then::starttls:
       co_return co_await do_starttls();
     case reply::then::compress:
-      co_return co_await start_compress();
+      // The tagged OK goes out uncompressed; everything after it is
+      // deflated (RFC 4978 §3).
+      if (!co_await flush()) {
+        co_return false;
+      }
+      co_return start_compress();
     default:
       co_return true;
   }

@@ -150,7 +150,7 @@ class session {
   void write_tagged(const std::string& tag, const reply& r);
   bool count_bad();
   asio::awaitable<bool> do_starttls();
-  asio::awaitable<bool> start_compress();
+  bool start_compress();
   // Inflates the next piece of compressed input into the reader; false
   // (with a BYE queued) on corrupt data or an inflate bomb.
   bool inflate_input();

@@ -64,6 +64,8 @@ class results_filter {
   // End of content: releases what is still held.
   void finish(std::string& out);
   unsigned removed() const { return removed_; }
+  // Past the header block: feed() would only copy.
+  bool passthrough() const { return !in_header_; }
 
  private:
   void end_field(std::string& out);

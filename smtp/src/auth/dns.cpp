@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 
 namespace homthu::smtp {
@@ -195,7 +196,46 @@ class cares_resolver final : public dns_resolver {
   int timeout_ms_;
 };
 
+class caching_resolver final : public dns_resolver {
+ public:
+  caching_resolver(std::shared_ptr<dns_resolver> inner, std::chrono::seconds ttl, std::size_t max_entries)
+      : inner_(std::move(inner)), ttl_(ttl), max_(max_entries) {}
+
+  dns_answer query(const std::string& name, dns_type type) override {
+    const auto now = std::chrono::steady_clock::now();
+    auto key = std::make_pair(name, type);
+    {
+      std::lock_guard lock(mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end() && it->second.first > now) {
+        return it->second.second;
+      }
+    }
+    auto a = inner_->query(name, type);  // outside the lock: it may take seconds
+    if (a.st != dns_answer::status::temperror) {
+      std::lock_guard lock(mu_);
+      if (cache_.size() >= max_) {
+        cache_.clear();  // crude but bounded; refilled at the next questions
+      }
+      cache_[std::move(key)] = {now + ttl_, a};
+    }
+    return a;
+  }
+
+ private:
+  std::shared_ptr<dns_resolver> inner_;
+  std::chrono::seconds ttl_;
+  std::size_t max_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, dns_type>, std::pair<std::chrono::steady_clock::time_point, dns_answer>> cache_;
+};
+
 }  // namespace
+
+std::shared_ptr<dns_resolver> make_caching_resolver(std::shared_ptr<dns_resolver> inner, std::chrono::seconds ttl,
+                                                    std::size_t max_entries) {
+  return std::make_shared<caching_resolver>(std::move(inner), ttl, max_entries);
+}
 
 std::shared_ptr<dns_resolver> make_cares_resolver(std::vector<std::string> servers, int timeout_ms) {
   return std::make_shared<cares_resolver>(std::move(servers), timeout_ms);

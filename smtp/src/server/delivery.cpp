@@ -319,16 +319,20 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
 
 asio::awaitable<void> message_sink::write(std::string_view data) {
   content_size_ += data.size();
-  filtered_.clear();
-  filter_.feed(data, filtered_);
+  std::string_view content = data;  // the body passes without a copy
+  if (!filter_.passthrough()) {
+    filtered_.clear();
+    filter_.feed(data, filtered_);
+    content = filtered_;
+  }
   if (head_.size() < head_capture) {
-    head_.append(std::string_view(filtered_).substr(0, head_capture - head_.size()));
+    head_.append(content.substr(0, head_capture - head_.size()));
   }
   if (write_error_) {
     co_return;
   }
   if (holding_) {
-    held_.append(filtered_);
+    held_.append(content);
     if (held_.size() > hold_limit) {
       const auto spf_res = co_await spf();
       const auto ar = "Authentication-Results: " + s_.st.hostname + ";\r\n\tspf=" + spf_res.result +
@@ -339,7 +343,7 @@ asio::awaitable<void> message_sink::write(std::string_view data) {
     }
     co_return;
   }
-  pending_.append(filtered_);
+  pending_.append(content);
   if (pending_.size() >= write_batch) {
     co_await flush_pending();
   }

@@ -176,7 +176,7 @@ server_state::server_state(services s, server_options o) : svc(std::move(s)), op
     keys.push_back(auth::load_dkim_key(smtp.dkim_selector, smtp.dkim_key_file));
     signer = std::make_unique<auth::dkim_signer>(std::move(keys));
   }
-  dns = opts.dns ? opts.dns : make_cares_resolver(smtp.dns_servers);
+  dns = opts.dns ? opts.dns : make_caching_resolver(make_cares_resolver(smtp.dns_servers));
   verifier = std::make_unique<auth::dkim_verifier>(dns);
   psl = std::make_unique<auth::public_suffixes>();
 }

@@ -3,6 +3,7 @@
 // tests answer them from fixed data and never touch the network. A query
 // blocks: callers run it on the worker pool, never on an I/O thread.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,5 +31,11 @@ class dns_resolver {
 // c-ares, synchronous with a deadline. `servers`: "ip" or "ip:port"; empty:
 // /etc/resolv.conf.
 std::shared_ptr<dns_resolver> make_cares_resolver(std::vector<std::string> servers, int timeout_ms = 5000);
+
+// Keeps answers (not temperrors) for `ttl`, at most `max_entries` of them:
+// a busy MX asks the same SPF/DMARC questions about the same senders.
+std::shared_ptr<dns_resolver> make_caching_resolver(std::shared_ptr<dns_resolver> inner,
+                                                    std::chrono::seconds ttl = std::chrono::seconds(300),
+                                                    std::size_t max_entries = 10000);
 
 }  // namespace homthu::smtp
