@@ -13,7 +13,7 @@ packages=(
   libboost-program-options1.81-dev
   libssl-dev libsqlite3-dev libsodium-dev libldap-dev
   libtomlplusplus-dev libgmime-3.0-dev libc-ares-dev
-  libopendkim-dev libspf2-dev zlib1g-dev
+  libopendkim-dev libspf2-dev zlib1g-dev publicsuffix
   # directory server for quickstart and tests
   slapd ldap-utils
   # tests: unit framework and clients nobody here wrote

@@ -98,7 +98,16 @@ async def login(c, acct, password):
 
 async def open_idle(h, ctx, tls, i, conns, sem, stage="idle"):
     async with sem:
-        c = await connect(h, tls, ctx)
+        # The listener caps new TLS handshakes per second and refuses the
+        # excess; a client tries again later (bounded).
+        for attempt in range(20):
+            try:
+                c = await connect(h, tls, ctx)
+                break
+            except (ConnectionError, OSError):
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
         if tls and stage != "greeting":
             await login(c, h.accounts[i % len(h.accounts)]["address"], h.password)
         if tls and stage == "idle":

@@ -482,7 +482,9 @@ asio::awaitable<bool> session::dispatch(std::string_view text) {
       co_return co_await do_starttls();
     case reply::then::compress:
       // The tagged OK goes out uncompressed; everything after it is
-      // deflated (RFC 4978 §3).
+      // deflated (RFC 4978 §3). start_compress() is deliberately not a
+      // coroutine: GCC 12 built one that only awaited flush() into a frame
+      // that never finished destroying itself.
       if (!co_await flush()) {
         co_return false;
       }
