@@ -384,7 +384,7 @@ void run_transcript(const fs::path& file) {
 
 std::vector<std::string> transcript_files() {
   std::vector<std::string> out;
-  fs::path dir = fs::path(__FILE__).parent_path() / "transcripts";
+  fs::path dir = fs::path(HOMTHU_UNIT_DIR) / "transcripts";
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().extension() == ".txt") {
       out.push_back(e.path().string());

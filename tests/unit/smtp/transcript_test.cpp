@@ -29,7 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path transcript_dir() { return fs::path(__FILE__).parent_path() / "transcripts"; }
+fs::path transcript_dir() { return fs::path(HOMTHU_UNIT_DIR) / "transcripts"; }
 
 std::vector<std::string> transcript_files() {
   std::vector<std::string> out;
