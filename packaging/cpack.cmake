@@ -2,16 +2,29 @@
 include(GNUInstallDirs)
 
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/homthu.service DESTINATION lib/systemd/system)
+# Shipped 0644 as Debian wants; postinst makes it root:homthu 0640 since
+# the configuration may name secrets (LDAP bind password file, DKIM keys).
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/homthu.toml.example
-        DESTINATION /etc/homthu RENAME homthu.toml PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+        DESTINATION /etc/homthu RENAME homthu.toml)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/homthu.toml.example DESTINATION share/doc/homthu/examples)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/packaging/ldap/ DESTINATION share/homthu/ldap OPTIONAL)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/packaging/slapd.sh DESTINATION share/homthu OPTIONAL)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION share/doc/homthu)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION share/doc/homthu)
 
-# Debian policy wants a gzip-compressed changelog in the doc directory.
-set(homthu_changelog ${CMAKE_BINARY_DIR}/changelog.Debian.gz)
+# Manual pages, gzip-compressed as Debian policy wants.
+foreach(page homthud.8 homthuctl.8)
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/${page}.gz
+    COMMAND gzip -9n -c ${CMAKE_SOURCE_DIR}/packaging/man/${page} > ${CMAKE_BINARY_DIR}/${page}.gz
+    DEPENDS ${CMAKE_SOURCE_DIR}/packaging/man/${page})
+  list(APPEND homthu_manpages ${CMAKE_BINARY_DIR}/${page}.gz)
+endforeach()
+add_custom_target(homthu_manpages ALL DEPENDS ${homthu_manpages})
+install(FILES ${homthu_manpages} DESTINATION share/man/man8)
+
+# Debian policy wants a gzip-compressed changelog in the doc directory; the
+# package is native (no Debian revision), so it is changelog.gz.
+set(homthu_changelog ${CMAKE_BINARY_DIR}/changelog.gz)
 add_custom_command(OUTPUT ${homthu_changelog}
   COMMAND gzip -9n -c ${CMAKE_SOURCE_DIR}/packaging/debian/changelog > ${homthu_changelog}
   DEPENDS ${CMAKE_SOURCE_DIR}/packaging/debian/changelog)
@@ -24,10 +37,10 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_CONTACT "homthu maintainers <postmaster@thainguyen.gov.vn>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "mail server and directory for Thai Nguyen province")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "mail server and directory for Thai Nguyen province
- homthu is one daemon speaking SMTP (MX, submission) and IMAP, keeping mail
- in SQLite and blob files, with its directory in OpenLDAP, an HTTPS admin
- console and REST API, and the homthuctl command-line tool.")
+# CPack puts the summary above this text itself.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "homthu is one daemon speaking SMTP (MX, submission) and IMAP, keeping mail
+in SQLite and blob files, with its directory in OpenLDAP, an HTTPS admin
+console and REST API, and the homthuctl command-line tool.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION mail)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

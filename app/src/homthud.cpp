@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
       o.implicit_tls = implicit_tls;
       o.max_connections = cfg.limits.max_connections;
       o.max_per_ip = cfg.limits.max_connections_per_ip;
+      o.tls_handshakes_per_second = cfg.limits.tls_handshakes_per_second;
       return o;
     };
 

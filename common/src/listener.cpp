@@ -32,7 +32,6 @@ struct listener_set::entry {
   // Token bucket for implicit-TLS handshakes (RELIABILITY.md A5).
   double tokens = 0;
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
-  unsigned handshake_rate = 200;
   counter* accepted = nullptr;
   counter* refused = nullptr;
   gauge* open = nullptr;
@@ -83,8 +82,7 @@ void listener_set::add(const listener_options& opts, session_fn session, reject_
   e->opts = opts;
   e->session = std::move(session);
   e->reject = std::move(reject);
-  e->handshake_rate = 200;
-  e->tokens = e->handshake_rate;
+  e->tokens = opts.tls_handshakes_per_second;
   if (metrics_) {
     const std::string label = "{listener=\"" + opts.name + "\"}";
     e->accepted = &metrics_->get_counter("homthu_connections_total" + label, "Connections accepted");
@@ -195,7 +193,8 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
       auto now = std::chrono::steady_clock::now();
       double dt = std::chrono::duration<double>(now - e->refilled).count();
       e->refilled = now;
-      e->tokens = std::min<double>(e->handshake_rate, e->tokens + dt * e->handshake_rate);
+      const double rate = e->opts.tls_handshakes_per_second;
+      e->tokens = std::min(rate, e->tokens + dt * rate);
       if (e->tokens < 1) {
         refusal = "too many new TLS connections, try again later";
       } else {

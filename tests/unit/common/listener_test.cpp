@@ -195,6 +195,45 @@ TEST_F(listener_fixture, per_ip_cap_rejects_with_reason_and_frees_slots) {
   EXPECT_EQ(read_line(d, bd), "hello capped");
 }
 
+TEST_F(listener_fixture, tls_handshake_rate_is_capped_per_listener) {
+  // A bucket of 3 handshakes per second: a burst of 8 connections gets 3
+  // greetings; the rest are closed before any TLS work is done.
+  set_->add({.name = "tls", .addresses = {"127.0.0.1:0"}, .implicit_tls = true, .max_per_ip = 100,
+             .tls_handshakes_per_second = 3},
+            echo_session);
+  run();
+  asio::io_context cio;
+  asio::ssl::context cctx(asio::ssl::context::tls_client);
+  cctx.load_verify_file(cert_);
+  cctx.set_verify_mode(asio::ssl::verify_peer);
+  std::vector<std::unique_ptr<tcp::socket>> sockets;
+  int greeted = 0, refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    sockets.push_back(std::make_unique<tcp::socket>(cio));
+    sockets.back()->connect({asio::ip::make_address("127.0.0.1"), port("tls")});
+    asio::ssl::stream<tcp::socket&> tls(*sockets.back(), cctx);
+    boost::system::error_code ec;
+    tls.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+      ++refused;
+      continue;
+    }
+    asio::streambuf tb;
+    asio::read_until(tls, tb, "\r\n", ec);
+    greeted += !ec;
+  }
+  EXPECT_EQ(greeted, 3);
+  EXPECT_EQ(refused, 5);
+  // The bucket refills: after a second a new handshake succeeds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  tcp::socket late(cio);
+  late.connect({asio::ip::make_address("127.0.0.1"), port("tls")});
+  asio::ssl::stream<tcp::socket&> tls(late, cctx);
+  boost::system::error_code ec;
+  tls.handshake(asio::ssl::stream_base::client, ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 TEST_F(listener_fixture, port_in_use_is_a_clear_startup_error) {
   set_->add({.name = "first", .addresses = {"127.0.0.1:0"}}, echo_session);
   auto taken = "127.0.0.1:" + std::to_string(port("first"));

@@ -40,6 +40,10 @@ struct listener_options {
   bool implicit_tls = false;
   unsigned max_connections = 20000;
   unsigned max_per_ip = 50;
+  // Implicit-TLS handshakes started per second (token bucket, burst of one
+  // second's worth); beyond it connections are closed before the handshake,
+  // so a flood cannot spend every core on RSA/ECDHE (RELIABILITY.md A5).
+  unsigned tls_handshakes_per_second = 200;
   std::chrono::seconds handshake_timeout{30};
 };
 
