@@ -302,7 +302,9 @@ std::string csv_field(std::string_view s) {
   if (!v.empty() && (v.front() == '=' || v.front() == '+' || v.front() == '@' || v.front() == '\t')) {
     v.insert(v.begin(), '\'');
   }
-  if (v.find_first_of(",\"\r\n") == std::string::npos) {
+  // A value that starts with a byte-order mark is quoted too: the reader
+  // drops a BOM at the start of a file, and this value may come first.
+  if (v.find_first_of(",\"\r\n") == std::string::npos && !v.starts_with("\xEF\xBB\xBF")) {
     return v;
   }
   std::string out = "\"";
