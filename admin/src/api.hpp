@@ -108,6 +108,9 @@ boost::asio::awaitable<response> tokens_list(call& c);
 boost::asio::awaitable<response> token_create(call& c);
 boost::asio::awaitable<response> token_revoke(call& c);
 boost::asio::awaitable<response> queue_list(call& c);
+boost::asio::awaitable<response> queue_get(call& c);
+boost::asio::awaitable<response> delivery_log_search(call& c);
+boost::asio::awaitable<response> mail_flow(call& c);
 boost::asio::awaitable<response> queue_retry(call& c);
 boost::asio::awaitable<response> queue_delete(call& c);
 

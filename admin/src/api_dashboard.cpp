@@ -1,5 +1,6 @@
 // /api/v1/dashboard (accounts active/disabled, storage used, queue size and
-// oldest item, directory health) and /api/v1/queue (list, retry, delete).
+// oldest item, directory health) and /api/v1/queue (list, one message with
+// its header fields, retry, delete).
 // The queue is province-wide, so only province administrators (and
 // auditors, read-only) see it; it is read through storage's queue records,
 // never through smtp/.
@@ -15,6 +16,56 @@ namespace json = boost::json;
 namespace {
 
 bool sees_queue(const principal& p) { return p.role == "province-admin" || p.role == "auditor"; }
+
+json::object recipient_json(const storage::queue_recipient& r) {
+  json::object ro;
+  ro["address"] = r.address;
+  ro["state"] = r.state == storage::recipient_state::pending     ? "pending"
+                : r.state == storage::recipient_state::delivered ? "delivered"
+                                                                  : "failed";
+  ro["attempts"] = r.attempts;
+  ro["next_attempt"] = r.next_attempt;
+  ro["last_attempt"] = r.last_attempt;
+  ro["last_reply"] = r.last_reply;
+  ro["remote_mta"] = r.remote_mta;
+  return ro;
+}
+
+// Header fields as [name, value] pairs, unfolded, in order. Values are
+// shown as sent (encoded words stay encoded): this is a diagnosis view.
+json::array header_fields(std::string_view head) {
+  json::array out;
+  std::size_t pos = 0;
+  while (pos < head.size()) {
+    auto eol = head.find("\r\n", pos);
+    auto line = head.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    pos = eol == std::string_view::npos ? head.size() : eol + 2;
+    if (line.empty()) {
+      break;
+    }
+    if ((line.front() == ' ' || line.front() == '\t') && !out.empty()) {
+      auto& last = out.back().as_array();
+      std::string v(last[1].as_string());
+      v += " ";
+      v += line.substr(line.find_first_not_of(" \t"));
+      last[1] = v;
+      continue;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    json::array field;
+    field.emplace_back(line.substr(0, colon));
+    field.emplace_back(value);
+    out.push_back(std::move(field));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -110,16 +161,7 @@ asio::awaitable<response> queue_list(call& c) {
     json::array rc;
     for (const auto& r : m.recipients) {
       hit = hit || common::to_lower_ascii(r.address).find(filter) != std::string::npos;
-      json::object ro;
-      ro["address"] = r.address;
-      ro["state"] = r.state == storage::recipient_state::pending     ? "pending"
-                    : r.state == storage::recipient_state::delivered ? "delivered"
-                                                                      : "failed";
-      ro["attempts"] = r.attempts;
-      ro["next_attempt"] = r.next_attempt;
-      ro["last_reply"] = r.last_reply;
-      ro["remote_mta"] = r.remote_mta;
-      rc.push_back(std::move(ro));
+      rc.push_back(recipient_json(r));
     }
     if (!hit || arr.size() >= 500) {
       continue;
@@ -135,6 +177,58 @@ asio::awaitable<response> queue_list(call& c) {
   json::object o;
   o["total"] = msgs->size();
   o["messages"] = std::move(arr);
+  co_return json_reply(o);
+}
+
+// One queued message with its header fields (never the body: administrators
+// diagnose delivery, they do not read the mail) and its last error.
+asio::awaitable<response> queue_get(call& c) {
+  auto* q = c.st.svc.queue;
+  if (!q) {
+    co_return json_error(503, "the outbound queue is not available in this server");
+  }
+  if (!sees_queue(c.who)) {
+    co_return json_error(403, "the queue is visible to province administrators and auditors only");
+  }
+  std::int64_t id = 0;
+  try {
+    id = std::stoll(c.params.at("id"));
+  } catch (const std::exception&) {
+    co_return field_reply({"id", "id: not a queue id"});
+  }
+  auto m = co_await c.st.svc.workers.run([&q, &id] { return q->get(id); });
+  if (!m) {
+    co_return dir_error_reply(m.error(), "");
+  }
+  auto head = co_await c.st.svc.workers.run([&q, &id] { return q->read_headers(id, 64u << 10); });
+  json::object o;
+  o["id"] = m->id;
+  o["sender"] = m->sender;
+  o["created"] = m->created;
+  o["size"] = m->size;
+  o["received_from"] = m->received_from;
+  o["submitter"] = m->submitter;
+  json::array rc;
+  const storage::queue_recipient* last = nullptr;
+  for (const auto& r : m->recipients) {
+    rc.push_back(recipient_json(r));
+    if (r.state != storage::recipient_state::delivered && !r.last_reply.empty() &&
+        (!last || r.last_attempt > last->last_attempt)) {
+      last = &r;
+    }
+  }
+  o["recipients"] = std::move(rc);
+  if (last) {
+    json::object e;
+    e["recipient"] = last->address;
+    e["time"] = last->last_attempt;
+    e["reply"] = last->last_reply;
+    e["remote_mta"] = last->remote_mta;
+    o["last_error"] = std::move(e);
+  } else {
+    o["last_error"] = nullptr;
+  }
+  o["headers"] = head ? header_fields(*head) : json::array{};
   co_return json_reply(o);
 }
 

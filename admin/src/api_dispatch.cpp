@@ -64,6 +64,9 @@ const route_entry routes[] = {
     {"POST", "/api/v1/tokens", token_create, write | session_only, "token.create"},
     {"DELETE", "/api/v1/tokens/{id}", token_revoke, write | session_only, "token.revoke"},
     {"GET", "/api/v1/queue", queue_list, 0, ""},
+    {"GET", "/api/v1/queue/{id}", queue_get, 0, ""},
+    {"GET", "/api/v1/delivery-log", delivery_log_search, 0, ""},
+    {"GET", "/api/v1/stats/mail-flow", mail_flow, 0, ""},
     {"POST", "/api/v1/queue/{id}/retry", queue_retry, write, "queue.retry"},
     {"DELETE", "/api/v1/queue/{id}", queue_delete, write, "queue.delete"},
 };

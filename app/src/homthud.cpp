@@ -12,6 +12,7 @@
 #include "homthu/directory/ldap_directory.hpp"
 #include "homthu/imap/server.hpp"
 #include "homthu/smtp/server.hpp"
+#include "homthu/storage/delivery_log.hpp"
 #include "homthu/storage/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
     // frame the io_context destroys on exit.
     common::metrics metrics;
     std::unique_ptr<homthu::storage::store> store;
+    std::unique_ptr<homthu::storage::delivery_log> delivery_log;
     std::unique_ptr<homthu::directory::ldap_directory> dir;
     std::unique_ptr<homthu::smtp::server> smtp;
     std::unique_ptr<homthu::imap::server> imap;
@@ -214,11 +216,22 @@ int main(int argc, char** argv) {
     // (temporary failures) and reconnects by itself.
     dir = homthu::directory::open_ldap(cfg);
 
-    smtp = std::make_unique<homthu::smtp::server>(homthu::smtp::services{cfg, *dir, *store, workers, tls});
+    if (cfg.storage.delivery_log_days > 0) {
+      homthu::storage::delivery_log_options dlo;
+      dlo.path = homthu::storage::default_delivery_log_path(cfg.storage.path);
+      dlo.retention = std::chrono::hours(24) * cfg.storage.delivery_log_days;
+      dlo.fsync = cfg.storage.fsync;
+      delivery_log = homthu::storage::open_delivery_log(dlo);
+    }
+
+    homthu::smtp::services smtp_services{cfg, *dir, *store, workers, tls};
+    smtp_services.delivery_log = delivery_log.get();
+    smtp = std::make_unique<homthu::smtp::server>(smtp_services);
     imap = std::make_unique<homthu::imap::server>(homthu::imap::services{cfg, *dir, *store, workers, tls});
     homthu::admin::services admin_services{cfg, *dir, *store, workers, tls, &metrics};
     admin_services.admin_dir = dir.get();
     admin_services.queue = &smtp->queue();
+    admin_services.delivery_log = delivery_log.get();
     admin = std::make_unique<homthu::admin::server>(admin_services);
 
     stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -97,12 +97,13 @@ def main():
     ap.add_argument("--users", type=int, default=200)
     ap.add_argument("--sizes", default="4096,102400")
     ap.add_argument("--conns", default="1,10,50")
+    ap.add_argument("--config-extra", default="", help="more TOML sections for homthu.toml")
     args = ap.parse_args()
 
     from harness import Homthu
     # SPF/DKIM/DMARC lookups to a closed loopback port: the benchmark stays
     # on this machine (each check then ends in temperror at once).
-    h = Homthu(users=args.users, config_extra='[smtp]\ndns_servers = ["127.0.0.1:9"]\n')
+    h = Homthu(users=args.users, config_extra='[smtp]\ndns_servers = ["127.0.0.1:9"]\n' + args.config_extra)
     h.start()
     try:
         rcpts = [a["address"] for a in h.accounts]

@@ -402,6 +402,7 @@ config parse_config(std::string_view text, const std::string& source_name) {
     s.str("path", c.storage.path);
     s.str("encryption_key_file", c.storage.encryption_key_file);
     s.boolean("fsync", c.storage.fsync);
+    s.number("delivery_log_days", c.storage.delivery_log_days, 0, 3650);
     if (c.storage.path.empty()) {
       c.storage.path = (std::filesystem::path(c.server.data_dir) / "mail").string();
     }

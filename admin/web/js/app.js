@@ -3,6 +3,7 @@
 import { api, ApiError, setCsrf } from './api.js';
 import { h, clear, field, formatBytes, parseSize } from './dom.js';
 import { t, loadLanguage, savedLanguage } from './i18n.js';
+import { barChart } from './charts.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -109,7 +110,93 @@ async function dashboardPage() {
     cards.append(card(t('dash.queue'), d.queue.size, 'dash-queue'));
     if (d.queue.oldest) cards.append(card(t('dash.queue_oldest'), new Date(d.queue.oldest * 1000).toLocaleString(), 'dash-oldest'));
   }
-  page('dash.title', cards);
+  const charts = h('div', { id: 'dash-charts' });
+  page('dash.title', cards, charts);
+  await flowCharts(charts);
+}
+
+const flowSeries = () => ['received', 'delivered', 'relayed', 'deferred', 'bounced'].map((k) => [k, t(`flow.${k}`)]);
+
+// Two charts from /stats/mail-flow: the last 24 hours by hour, the last 7
+// days by day (days start at the browser's midnight).
+async function flowCharts(box) {
+  const tz = -new Date().getTimezoneOffset();
+  let day, week;
+  try {
+    [day, week] = await Promise.all([api('GET', `/stats/mail-flow?range=24h&tz_offset=${tz}`),
+      api('GET', `/stats/mail-flow?range=7d&tz_offset=${tz}`)]);
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 503 || e.status === 403)) return;
+    throw e;
+  }
+  const hour = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const date = (ms) => new Date(ms).toLocaleDateString([], { day: '2-digit', month: '2-digit' });
+  box.append(
+    barChart({ id: 'chart-24h', title: t('flow.title_24h'), buckets: day.buckets, series: flowSeries(), label: hour, every: 3 }),
+    barChart({ id: 'chart-7d', title: t('flow.title_7d'), buckets: week.buckets, series: flowSeries(), label: date }));
+}
+
+// ---- delivery log ----------------------------------------------------------
+
+function localInput(ms) {
+  if (!ms) return '';
+  const d = new Date(Number(ms));
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function hopText(e) {
+  const parts = [];
+  if (e.recipient) parts.push(e.recipient);
+  if (e.via) parts.push(t('dlog.via', { via: e.via }));
+  if (e.kind === 'received' || e.kind === 'rejected') {
+    if (e.client) parts.push(t('dlog.from_ip', { ip: e.client }));
+    if (e.user) parts.push(t('dlog.user', { user: e.user }));
+    if (e.listener) parts.push(t('dlog.listener', { listener: e.listener }));
+  }
+  if (e.remote) parts.push(t('dlog.remote', { host: e.remote }));
+  if (e.reply) parts.push(`“${e.reply}”`);
+  if (e.next_attempt_ms) parts.push(t('dlog.next', { time: new Date(e.next_attempt_ms).toLocaleString() }));
+  if (e.detail) parts.push(e.detail);
+  return parts.join(' · ');
+}
+
+async function deliveryLogPage(params) {
+  const sender = field(t('dlog.sender'), { id: 'dlog-sender', value: params.get('sender') || '' });
+  const recipient = field(t('dlog.recipient'), { id: 'dlog-recipient', value: params.get('recipient') || '' });
+  const mid = field(t('dlog.message_id'), { id: 'dlog-message-id', value: params.get('message_id') || '' });
+  const since = field(t('dlog.since'), { id: 'dlog-since', type: 'datetime-local', value: localInput(params.get('since')) });
+  const until = field(t('dlog.until'), { id: 'dlog-until', type: 'datetime-local', value: localInput(params.get('until')) });
+  const form = h('form', { class: 'inline', id: 'dlog-form' }, sender.wrap, recipient.wrap, mid.wrap, since.wrap, until.wrap,
+    h('button', { type: 'submit' }, t('dlog.search')));
+  const query = (cursor) => {
+    const p = new URLSearchParams();
+    for (const [k, f] of [['sender', sender], ['recipient', recipient], ['message_id', mid]]) if (f.input.value.trim()) p.set(k, f.input.value.trim());
+    for (const [k, f] of [['since', since], ['until', until]]) if (f.input.value) p.set(k, String(new Date(f.input.value).getTime()));
+    if (cursor) p.set('cursor', cursor);
+    return p;
+  };
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); location.hash = `#/delivery-log?${query()}`; });
+  const qs = new URLSearchParams(params);
+  qs.set('limit', '50');
+  const r = await api('GET', `/delivery-log?${qs}`);
+  const results = h('div', { id: 'dlog-results' });
+  if (!r.messages.length) results.append(h('p', { class: 'muted' }, t('dlog.none')));
+  for (const m of r.messages) {
+    const hops = m.events.map((e) => h('li', { class: `hop k-${e.kind}` },
+      h('time', {}, new Date(e.time_ms).toLocaleString()), ' ', h('span', { class: 'kind' }, t(`dlog.kind.${e.kind}`)), ' ', hopText(e)));
+    results.append(h('section', { class: 'message-hops', 'data-trace': m.trace },
+      h('h2', {}, `${m.sender || '<>'} → ${m.message_id ? `<${m.message_id}>` : m.trace}`),
+      h('p', { class: 'muted' }, t('dlog.trace', { trace: m.trace })),
+      h('ol', {}, hops),
+      m.omitted ? h('p', { class: 'muted' }, t('dlog.omitted', { n: m.omitted })) : ''));
+  }
+  const next = r.next_cursor ? h('button', { type: 'button', class: 'secondary', id: 'dlog-next', onclick: () => {
+    const p = new URLSearchParams(params);
+    p.set('cursor', r.next_cursor);
+    location.hash = `#/delivery-log?${p}`;
+  } }, t('pager.next')) : '';
+  page('dlog.title', h('p', { class: 'muted' }, t('dlog.help')), form, results, h('div', { class: 'pager' }, next));
 }
 
 // ---- accounts --------------------------------------------------------------
@@ -446,9 +533,26 @@ async function auditPage(params) {
 
 // ---- queue -------------------------------------------------------------------
 
+async function queueMessagePage(id) {
+  const m = await api('GET', `/queue/${encodeURIComponent(id)}`);
+  const err = m.last_error
+    ? h('p', { class: 'error', id: 'queue-last-error' }, t('queue.last_error', { rcpt: m.last_error.recipient, time: new Date(m.last_error.time * 1000).toLocaleString() }),
+      ' ', `“${m.last_error.reply}”`, m.last_error.remote_mta ? ` (${m.last_error.remote_mta})` : '')
+    : h('p', { class: 'muted', id: 'queue-last-error' }, t('queue.no_error'));
+  const rows = m.recipients.map((x) => h('tr', {}, h('td', {}, x.address), h('td', {}, x.state), h('td', {}, x.attempts),
+    h('td', {}, x.next_attempt ? new Date(x.next_attempt * 1000).toLocaleString() : '—'), h('td', {}, x.last_reply)));
+  const headers = h('dl', { class: 'headers', id: 'queue-headers' }, m.headers.map(([n, v]) => [h('dt', {}, `${n}:`), h('dd', {}, v)]));
+  page('queue.message_title', h('p', {}, `#${m.id} · ${m.sender || '<>'} · ${new Date(m.created * 1000).toLocaleString()} · ${formatBytes(m.size)}`),
+    err,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['queue.recipient', 'queue.state', 'queue.attempts', 'queue.next', 'queue.reply']
+      .map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, rows))),
+    h('h2', {}, t('queue.headers')), headers,
+    h('p', {}, h('a', { href: '#/queue' }, t('queue.back'))));
+}
+
 async function queuePage() {
   const r = await api('GET', '/queue');
-  const rows = r.messages.map((m) => h('tr', {}, h('td', {}, m.id), h('td', {}, m.sender || '<>'),
+  const rows = r.messages.map((m) => h('tr', {}, h('td', {}, h('a', { href: `#/queue/${m.id}` }, m.id)), h('td', {}, m.sender || '<>'),
     h('td', {}, m.recipients.map((x) => h('div', {}, `${x.address} — ${x.state} (${x.attempts}) ${x.last_reply}`))),
     h('td', {}, new Date(m.created * 1000).toLocaleString()),
     h('td', {}, me.role === 'province-admin' ? [
@@ -511,7 +615,8 @@ async function route() {
       case 'lists': return listsPage(params);
       case 'import': return importPage();
       case 'audit': return auditPage(params);
-      case 'queue': return queuePage();
+      case 'queue': return parts[1] ? queueMessagePage(decodeURIComponent(parts[1])) : queuePage();
+      case 'delivery-log': return deliveryLogPage(params);
       case 'tokens': return tokensPage();
       default: return dashboardPage();
     }

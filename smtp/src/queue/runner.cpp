@@ -11,6 +11,7 @@
 #include "../client/client.hpp"
 #include "../client/mx.hpp"
 #include "../server/delivery.hpp"
+#include "../server/events.hpp"
 #include "dsn.hpp"
 #include "homthu/common/address.hpp"
 #include "homthu/common/log.hpp"
@@ -124,6 +125,7 @@ struct queue_runner::impl : std::enable_shared_from_this<impl> {
       common::log::error("smtp.queue_body_missing", {{"id", id}, {"error", body.error().message()}});
       co_return;
     }
+    const auto message_id = find_message_id(std::string_view(*body).substr(0, 64u << 10));
     if (st.signer) {
       // RFC 6376: sign with d= the From: domain when it is one of ours;
       // mail we only forward keeps its author's signatures and gets none of
@@ -264,11 +266,33 @@ struct queue_runner::impl : std::enable_shared_from_this<impl> {
         dsn_recipient d{r->address, r->orcpt,
                         state == storage::recipient_state::delivered ? "delivered" : "failed", status,
                         (rep.code ? "smtp; " : "x-homthu; ") + rep.text, mta};
-        if (state == storage::recipient_state::failed && !(r->notify & storage::notify_never) &&
-            (r->notify == storage::notify_default || (r->notify & storage::notify_failure))) {
+        const bool failure_notice = state == storage::recipient_state::failed && !(r->notify & storage::notify_never) &&
+                                    (r->notify == storage::notify_default || (r->notify & storage::notify_failure));
+        if (failure_notice) {
           failed_notices.push_back(d);
         } else if (state == storage::recipient_state::delivered && (r->notify & storage::notify_success)) {
           delivered_notices.push_back(d);
+        }
+        if (auto* log = st.svc.delivery_log) {
+          storage::delivery_event e;
+          e.queue_id = id;
+          e.kind = std::string(state == storage::recipient_state::delivered ? storage::delivery_kind::relayed
+                               : state == storage::recipient_state::failed  ? storage::delivery_kind::bounced
+                                                                            : storage::delivery_kind::deferred);
+          e.message_id = message_id;
+          e.sender = m.sender;
+          e.recipient = r->address;
+          e.remote = res.host;
+          e.reply = rep.code ? rep.text : (rep.text.empty() ? std::string("no answer") : rep.text);
+          e.size = m.size;
+          if (state == storage::recipient_state::pending) {
+            e.next_attempt_ms = next * 1000;
+          } else if (state == storage::recipient_state::failed) {
+            e.detail = status + (m.sender.empty()     ? "; no DSN (null sender)"
+                                 : failure_notice     ? "; DSN to " + common::to_lower_ascii(m.sender)
+                                                      : "; no DSN (NOTIFY)");
+          }
+          log->record(std::move(e));
         }
       }
     }

@@ -8,6 +8,7 @@
 #include "delivery.hpp"
 
 #include "../queue/dsn.hpp"
+#include "events.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -44,9 +45,21 @@ std::string clean_token(std::string_view s) {
 struct expansion {
   std::vector<storage::delivery_target> targets;
   std::vector<std::string> target_addresses;
+  std::vector<std::string> target_primary;
+  std::vector<std::string> target_via;
   std::vector<std::pair<std::string, const accepted_rcpt*>> remote;
+  std::map<std::string, std::string> remote_via;
+  std::vector<message_sink::expanded_list> lists;
+  std::string origin;  // the envelope recipient being expanded
+  std::string list;    // the innermost list being expanded; empty at the top
   bool unavailable = false;
 };
+
+void add_remote(expansion& e, const std::string& address, const std::string& via) {
+  auto a = common::to_lower_ascii(address);
+  e.remote_via.emplace(a, via);
+  e.remote.emplace_back(std::move(a), nullptr);
+}
 
 void add_account(expansion& e, std::set<std::string>& seen, const directory::account& a, const std::string& via) {
   if (!a.enabled || !seen.insert(a.id).second) {
@@ -58,8 +71,12 @@ void add_account(expansion& e, std::set<std::string>& seen, const directory::acc
   t.quota_messages = a.quota_messages;
   e.targets.push_back(std::move(t));
   e.target_addresses.push_back(via);
+  const auto primary = common::to_lower_ascii(a.address);
+  e.target_primary.push_back(primary);
+  // Through a list, or an alias of the account; empty when addressed directly.
+  e.target_via.push_back(!e.list.empty() ? e.list : (e.origin != primary ? e.origin : std::string{}));
   for (const auto& f : a.forward_to) {
-    e.remote.emplace_back(common::to_lower_ascii(f), nullptr);
+    add_remote(e, f, primary);
   }
 }
 
@@ -70,19 +87,28 @@ void expand_one(server_state& st, expansion& e, std::set<std::string>& seen, std
     add_account(e, seen, r.acct, via);
   } else if (r.type == kind::forward) {
     for (const auto& f : r.forward_to) {
-      e.remote.emplace_back(common::to_lower_ascii(f), nullptr);
+      add_remote(e, f, e.list.empty() ? e.origin : e.list);
     }
   } else {
     if (depth > 4 || !lists.insert(r.list_address).second) {
       return;  // nested too deep, or a loop between lists
     }
+    const auto list_address = common::to_lower_ascii(r.list_address);
+    e.lists.push_back({list_address, r.members.size(), e.list});
+    const auto outer = e.list;
+    e.list = list_address;
+    struct restore {
+      expansion& e;
+      const std::string& outer;
+      ~restore() { e.list = outer; }
+    } restore_list{e, outer};
     for (const auto& m : r.members) {
       const auto parts = common::split_address(m);
       if (!parts) {
         continue;
       }
       if (!st.is_local_domain(parts->domain)) {
-        e.remote.emplace_back(common::to_lower_ascii(m), nullptr);
+        add_remote(e, m, list_address);
         continue;
       }
       auto sub = st.svc.dir.resolve(m);
@@ -236,6 +262,7 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
         e.remote.emplace_back(r.address, &r);
         continue;
       }
+      e.origin = common::to_lower_ascii(r.address);
       expand_one(st, e, seen, lists, r.resolved, r.address, 0);
       if (e.unavailable) {
         break;
@@ -248,6 +275,10 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
   }
   sink->targets = std::move(e.targets);
   sink->target_addresses = std::move(e.target_addresses);
+  sink->target_primary = std::move(e.target_primary);
+  sink->target_via = std::move(e.target_via);
+  sink->remote_via = std::move(e.remote_via);
+  sink->lists = std::move(e.lists);
   std::set<std::string> remote_seen;
   for (auto& [addr, src] : e.remote) {
     if (remote_seen.insert(addr).second) {
@@ -284,8 +315,7 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
   const auto& tx = s.tx;
   std::string received = "Received: from " + clean_token(s.helo.empty() ? "unknown" : s.helo) + " ([" +
                          clean_token(s.info.peer_ip) + "])\r\n\tby " + st.hostname + " (homthu) with " +
-                         s.protocol_name() + " id " + clean_token(s.info.session_id) + "." +
-                         std::to_string(s.messages + 1);
+                         s.protocol_name() + " id " + clean_token(s.tx.trace);
   if (s.stream.is_tls()) {
     received += "\r\n\t(using " + clean_token(s.stream.tls_version()) + " with cipher " +
                 clean_token(s.stream.tls_cipher()) + ")";
@@ -411,6 +441,68 @@ asio::awaitable<void> message_sink::flush_pending() {
 }
 
 asio::awaitable<proto::reply> message_sink::commit() {
+  auto r = co_await commit_inner();
+  if (!r.positive()) {
+    log_rejected_message(s_, r, find_message_id(head_), content_size_);
+  }
+  co_return r;
+}
+
+void message_sink::log_accepted(const std::string& message_id, const std::vector<std::size_t>& failed,
+                                const std::vector<boost::system::error_code>& failed_ec, std::int64_t queue_id,
+                                const proto::reply& reply) {
+  auto* log = s_.st.svc.delivery_log;
+  if (!log) {
+    return;
+  }
+  std::vector<storage::delivery_event> events;
+  auto event = [&](std::string_view kind, const std::string& recipient) -> storage::delivery_event& {
+    auto e = session_event(s_, kind);
+    e.message_id = message_id;
+    e.recipient = recipient;
+    e.size = content_size_;
+    events.push_back(std::move(e));
+    return events.back();
+  };
+  const auto accepted = reply_line(reply);
+  for (const auto& r : s_.tx.rcpts) {
+    auto& e = event(storage::delivery_kind::received, r.address);
+    e.reply = accepted;
+    if (s_.stream.is_tls()) {
+      e.detail = s_.stream.tls_version();
+    }
+  }
+  for (const auto& l : lists) {
+    auto& e = event(storage::delivery_kind::expanded, l.address);
+    e.via = l.via;
+    e.detail = std::to_string(l.members) + " members";
+  }
+  for (std::size_t i = 0; i < targets.size() && i < target_primary.size(); ++i) {
+    const auto f = std::find(failed.begin(), failed.end(), i);
+    if (f == failed.end()) {
+      auto& e = event(storage::delivery_kind::delivered, target_primary[i]);
+      e.via = target_via[i];
+      e.detail = "INBOX";
+      continue;
+    }
+    const auto& ec = failed_ec[static_cast<std::size_t>(f - failed.begin())];
+    auto& e = event(storage::delivery_kind::bounced, target_primary[i]);
+    e.via = target_via[i];
+    e.reply = ec.message();
+    e.detail = std::string(ec == storage::error::over_quota ? "5.2.2" : "5.3.0") +
+               (s_.tx.mail.sender.empty() ? "; no DSN (null sender)" : "; DSN to " + s_.tx.mail.sender.canonical());
+  }
+  for (const auto& addr : remote) {
+    auto& e = event(storage::delivery_kind::queued, addr);
+    e.queue_id = queue_id;
+    if (auto it = remote_via.find(addr); it != remote_via.end()) {
+      e.via = it->second;
+    }
+  }
+  log->record(std::move(events));
+}
+
+asio::awaitable<proto::reply> message_sink::commit_inner() {
   filtered_.clear();
   filter_.finish(filtered_);
   (holding_ ? held_ : pending_).append(filtered_);
@@ -469,7 +561,8 @@ asio::awaitable<proto::reply> message_sink::commit() {
     }
   }
   const auto now = unix_now();
-  const auto id = s_.info.session_id + "." + std::to_string(s_.messages + 1);
+  const auto& id = tx.trace;
+  std::int64_t queue_id = 0;
   std::vector<std::size_t> failed;
   std::vector<boost::system::error_code> failed_ec;
   if (spool_) {
@@ -561,6 +654,7 @@ asio::awaitable<proto::reply> message_sink::commit() {
       s_.log.error("smtp.queue_failed", {{"error", c.error().message()}});
       co_return storage_reply(c.error());
     }
+    queue_id = *c;
     st.wake();
   }
   if (!failed.empty()) {
@@ -590,7 +684,9 @@ asio::awaitable<proto::reply> message_sink::commit() {
   s_.log.info("smtp.accepted", {{"id", id}, {"from", tx.mail.sender.str()}, {"rcpts", tx.rcpts.size()},
                                 {"size", content_size_}, {"local", targets.size() - failed.size()},
                                 {"remote", remote.size()}});
-  co_return proto::make_reply(250, "2.0.0", "Ok: queued as " + id);
+  auto ok = proto::make_reply(250, "2.0.0", "Ok: queued as " + id);
+  log_accepted(find_message_id(head_), failed, failed_ec, queue_id, ok);
+  co_return ok;
 }
 
 }  // namespace homthu::smtp::detail

@@ -9,6 +9,7 @@
 #include "session.hpp"
 #include "../auth/checks.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,10 +32,25 @@ class message_sink {
 
   std::vector<storage::delivery_target> targets;   // local mailboxes, one per account
   std::vector<std::string> target_addresses;       // the address that reached each target
+  std::vector<std::string> target_primary;         // each target's own address (for the delivery log)
+  std::vector<std::string> target_via;             // the list or alias that reached it; empty: direct
   std::vector<std::string> remote;                 // outbound recipients, canonical
+  std::map<std::string, std::string> remote_via;   // outbound recipient → list/account that sent it there
+  struct expanded_list {
+    std::string address;
+    std::size_t members = 0;
+    std::string via;                               // the enclosing list when nested
+  };
+  std::vector<expanded_list> lists;                // lists expanded, for the delivery log
 
  private:
   explicit message_sink(session& s);
+  asio::awaitable<proto::reply> commit_inner();
+  // The delivery-log rows of an accepted message (received, expanded,
+  // delivered, bounced, queued).
+  void log_accepted(const std::string& message_id, const std::vector<std::size_t>& failed,
+                    const std::vector<boost::system::error_code>& failed_ec, std::int64_t queue_id,
+                    const proto::reply& reply);
   asio::awaitable<void> flush_pending();
   // Writes the trace fields (with `auth_results`) and the held content.
   asio::awaitable<void> release(const std::string& auth_results);

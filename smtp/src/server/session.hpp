@@ -41,6 +41,7 @@ class message_sink;
 
 struct transaction {
   proto::mail_args mail;
+  std::string trace;                   // "<session id>.<n>": the queue id we answer and log under
   std::vector<accepted_rcpt> rcpts;
   unsigned rcpt_attempts = 0;
   std::unique_ptr<message_sink> bdat_sink;  // open between BDAT chunks
@@ -92,6 +93,7 @@ class session {
   unsigned junk = 0;
   unsigned auth_failures = 0;
   unsigned messages = 0;
+  unsigned transactions = 0;           // MAIL FROM accepted, numbering tx.trace
   int last_code = 0;
 
  private:

@@ -306,7 +306,22 @@ class sqlite_queue final : public outbound_queue {
     return std::max<std::int64_t>(0, s.i64(0) - now);
   }
 
-  result<std::string> read_body(std::int64_t id) override {
+  result<std::string> read_body(std::int64_t id) override { return read_prefix(id, 0); }
+
+  result<std::string> read_headers(std::int64_t id, std::size_t max_bytes) override {
+    auto head = read_prefix(id, max_bytes);
+    if (head) {
+      if (auto end = head->find("\r\n\r\n"); end != std::string::npos) {
+        head->resize(end + 4);
+      } else if (head->rfind("\r\n", 0) == 0) {
+        head->resize(2);  // no header fields at all
+      }
+    }
+    return head;
+  }
+
+  // The body file, or its first `limit` octets (0: all).
+  result<std::string> read_prefix(std::int64_t id, std::size_t limit) {
     std::string name;
     {
       std::lock_guard lock(mu_);
@@ -338,6 +353,10 @@ class sqlite_queue final : public outbound_queue {
         break;
       }
       out.append(buf, static_cast<std::size_t>(n));
+      if (limit != 0 && out.size() >= limit) {
+        out.resize(limit);
+        break;
+      }
     }
     ::close(fd);
     return out;

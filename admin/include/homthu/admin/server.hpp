@@ -10,6 +10,7 @@
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/directory.hpp"
 #include "homthu/directory/directory_admin.hpp"
+#include "homthu/storage/delivery_log.hpp"
 #include "homthu/storage/queue.hpp"
 #include "homthu/storage/store.hpp"
 
@@ -31,6 +32,9 @@ struct services {
   directory::directory_admin* admin_dir = nullptr;
   // The outbound queue for the dashboard and the queue page; null: not shown.
   storage::outbound_queue* queue = nullptr;
+  // The delivery log for its search page and the dashboard's mail-flow
+  // charts; null: those answer 503.
+  storage::delivery_log* delivery_log = nullptr;
   // The audit log and API tokens; empty: <storage.path>/admin.db.
   std::string records_path;
 };

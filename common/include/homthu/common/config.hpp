@@ -76,6 +76,7 @@ struct storage_config {
   std::string path;                               // default: <data_dir>/mail
   std::string encryption_key_file;                // empty: no encryption at rest
   bool fsync = true;                              // never false in production
+  unsigned delivery_log_days = 30;                // delivery-log retention; 0: no delivery log
 };
 
 struct smtp_config {

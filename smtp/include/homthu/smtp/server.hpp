@@ -11,6 +11,7 @@
 #include "homthu/common/worker_pool.hpp"
 #include "homthu/directory/directory.hpp"
 #include "homthu/smtp/dns.hpp"
+#include "homthu/storage/delivery_log.hpp"
 #include "homthu/storage/queue.hpp"
 #include "homthu/storage/store.hpp"
 
@@ -29,6 +30,9 @@ struct services {
   storage::store& store;
   common::worker_pool& workers;
   std::shared_ptr<common::tls_provider> tls;
+  // Where each hop of a message is recorded (received, delivered, queued,
+  // relayed, deferred, bounced, rejected); null: not recorded.
+  storage::delivery_log* delivery_log = nullptr;
 };
 
 enum class listener_kind { mx, submission, submissions };  // 25, 587 (STARTTLS), 465 (implicit TLS)

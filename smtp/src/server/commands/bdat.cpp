@@ -5,6 +5,7 @@
 // 552 and the transaction is reset (S14), so later BDATs get 503 until a new
 // MAIL; the 250 to BDAT LAST follows the same durability rule as DATA.
 #include "../delivery.hpp"
+#include "../events.hpp"
 
 namespace homthu::smtp::detail {
 
@@ -18,12 +19,14 @@ asio::awaitable<next> on_bdat(session& s, const proto::bdat_args& a) {
   const auto max = s.st.svc.cfg.smtp.max_message_size;
   if (!refusal && s.tx.bdat_size + a.size > max) {
     refusal = proto::make_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    log_rejected_message(s, *refusal, {}, s.tx.bdat_size + a.size);
     s.reset_transaction();  // drops the sink and its spooled copy
   }
   if (!refusal && !s.tx.bdat_sink) {
     auto opened = co_await message_sink::open(s);
     if (!opened) {
       refusal = opened.error();
+      log_rejected_message(s, *refusal);
       s.reset_transaction();
     } else {
       s.tx.bdat_sink = std::move(*opened);

@@ -6,6 +6,7 @@
 // copy behind; a client that sends content before our 354 without being
 // authenticated is disconnected (S5).
 #include "../delivery.hpp"
+#include "../events.hpp"
 
 namespace homthu::smtp::detail {
 
@@ -22,6 +23,7 @@ asio::awaitable<next> on_data(session& s, const proto::data_args&) {
   }
   auto opened = co_await message_sink::open(s);
   if (!opened) {
+    log_rejected_message(s, opened.error());
     s.reply(opened.error());
     s.reset_transaction();
     co_return next::keep;
@@ -65,22 +67,26 @@ asio::awaitable<next> on_data(session& s, const proto::data_args&) {
       break;
     }
   }
+  std::optional<proto::reply> refused;
   switch (reader.problem()) {
     case proto::data_reader::problem::none:
       break;
     case proto::data_reader::problem::bare_cr_lf:
       s.log.info("smtp.bare_cr_lf");
-      s.reply(proto::make_reply(550, "5.6.0", "Message refused: bare CR or LF in message content (RFC 5321 §2.3.8)"));
-      s.reset_transaction();
-      co_return next::keep;
+      refused = proto::make_reply(550, "5.6.0", "Message refused: bare CR or LF in message content (RFC 5321 §2.3.8)");
+      break;
     case proto::data_reader::problem::nul:
-      s.reply(proto::make_reply(550, "5.6.0", "Message refused: NUL character in message content"));
-      s.reset_transaction();
-      co_return next::keep;
+      refused = proto::make_reply(550, "5.6.0", "Message refused: NUL character in message content");
+      break;
     case proto::data_reader::problem::too_big:
-      s.reply(proto::make_reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
-      s.reset_transaction();
-      co_return next::keep;
+      refused = proto::make_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+      break;
+  }
+  if (refused) {
+    log_rejected_message(s, *refused, {}, reader.size());
+    s.reply(*refused);
+    s.reset_transaction();
+    co_return next::keep;
   }
   auto r = co_await sink->commit();
   if (r.positive()) {

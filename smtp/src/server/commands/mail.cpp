@@ -64,6 +64,7 @@ asio::awaitable<next> on_mail(session& s, const proto::mail_args& a) {
   }
   s.tx = transaction{};
   s.tx.mail = a;
+  s.tx.trace = s.info.session_id + "." + std::to_string(++s.transactions);
   s.ph = phase::mail;
   s.reply(proto::make_reply(250, "2.1.0", "Ok"));
   co_return next::keep;

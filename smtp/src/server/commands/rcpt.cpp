@@ -6,7 +6,7 @@
 // no '%' / '!' routing tricks through our own domains). At most
 // max_recipients are accepted; later ones get 452 4.5.3 and the earlier ones
 // stay (RFC 5321 §4.5.3.1.10, S11).
-#include "../session.hpp"
+#include "../events.hpp"
 
 #include <algorithm>
 
@@ -56,8 +56,15 @@ std::optional<proto::reply> check_list_policy(const session& s, const directory:
 
 asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
   ++s.tx.rcpt_attempts;
+  // Every refusal is also a delivery-log row: "where did my mail go" must
+  // show mail that never got in.
+  const auto refused_address = a.recipient.canonical();
+  auto refuse = [&s, &refused_address](const proto::reply& r) {
+    log_rejected_rcpt(s, refused_address, r);
+    s.reply(r);
+  };
   if (s.tx.rcpts.size() >= s.st.svc.cfg.smtp.max_recipients) {
-    s.reply(proto::make_reply(452, "4.5.3", "Error: too many recipients"));
+    refuse(proto::make_reply(452, "4.5.3", "Error: too many recipients"));
     co_return next::keep;
   }
   proto::mailbox m = a.recipient;
@@ -75,34 +82,34 @@ asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
   if (!local) {
     if (!s.relay_allowed()) {
       s.log.info("smtp.relay_denied", {{"rcpt", address}});
-      s.reply(proto::make_reply(554, "5.7.1", "<" + m.str() + ">: Relay access denied"));
+      refuse(proto::make_reply(554, "5.7.1", "<" + m.str() + ">: Relay access denied"));
       co_return next::keep;
     }
   } else {
     if (!s.relay_allowed() && looks_routed(m)) {
-      s.reply(proto::make_reply(554, "5.7.1", "<" + m.str() + ">: Relay access denied"));
+      refuse(proto::make_reply(554, "5.7.1", "<" + m.str() + ">: Relay access denied"));
       co_return next::keep;
     }
     auto& dir = s.st.svc.dir;
     auto r = co_await s.st.svc.workers.run([&dir, &address]() { return dir.resolve(address); });
     if (!r) {
       if (r.error() == directory::error::unavailable) {
-        s.reply(proto::make_reply(451, "4.4.3", "Directory temporarily unavailable, try again later"));
+        refuse(proto::make_reply(451, "4.4.3", "Directory temporarily unavailable, try again later"));
       } else {
-        s.reply(proto::make_reply(550, "5.1.1", "<" + m.str() + ">: Recipient address rejected: User unknown"));
+        refuse(proto::make_reply(550, "5.1.1", "<" + m.str() + ">: Recipient address rejected: User unknown"));
       }
       co_return next::keep;
     }
     if (r->type == directory::recipient::kind::account) {
       const auto& acct = r->acct;
       if (!acct.enabled) {
-        s.reply(proto::make_reply(550, "5.2.1", "<" + m.str() + ">: Mailbox disabled"));
+        refuse(proto::make_reply(550, "5.2.1", "<" + m.str() + ">: Mailbox disabled"));
         co_return next::keep;
       }
       if (acct.quota_bytes != 0 || acct.quota_messages != 0) {
         const auto size = s.tx.mail.size.value_or(0);
         if (acct.quota_bytes != 0 && size > acct.quota_bytes) {
-          s.reply(proto::make_reply(552, "5.2.2", "<" + m.str() + ">: Message exceeds the mailbox quota"));
+          refuse(proto::make_reply(552, "5.2.2", "<" + m.str() + ">: Message exceeds the mailbox quota"));
           co_return next::keep;
         }
         auto& store = s.st.svc.store;
@@ -111,14 +118,14 @@ asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
           const bool full = (acct.quota_bytes != 0 && usage->bytes + size >= acct.quota_bytes) ||
                             (acct.quota_messages != 0 && usage->messages >= acct.quota_messages);
           if (full) {
-            s.reply(proto::make_reply(452, "4.2.2", "<" + m.str() + ">: Mailbox full"));
+            refuse(proto::make_reply(452, "4.2.2", "<" + m.str() + ">: Mailbox full"));
             co_return next::keep;
           }
         }
       }
     } else if (r->type == directory::recipient::kind::list) {
       if (auto denied = check_list_policy(s, *r)) {
-        s.reply(*denied);
+        refuse(*denied);
         co_return next::keep;
       }
     }

@@ -95,6 +95,9 @@ class outbound_queue {
   // Seconds until the earliest pending attempt (0 if one is due; nullopt if none).
   virtual std::optional<std::int64_t> next_due(std::int64_t now) = 0;
   virtual boost::system::result<std::string> read_body(std::int64_t id) = 0;
+  // The header block (up to and including the blank line, or the first
+  // `max_bytes` when it is longer), without reading the rest of the body.
+  virtual boost::system::result<std::string> read_headers(std::int64_t id, std::size_t max_bytes) = 0;
 
   // The outcome of one delivery attempt for one recipient.
   virtual boost::system::result<void> record_attempt(std::int64_t recipient_id, recipient_state state,
