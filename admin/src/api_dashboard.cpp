@@ -197,6 +197,9 @@ asio::awaitable<response> queue_get(call& c) {
     co_return field_reply({"id", "id: not a queue id"});
   }
   auto m = co_await c.st.svc.workers.run([&q, &id] { return q->get(id); });
+  if (!m && m.error() == storage::error::not_found) {
+    co_return json_error(404, "no such message in the queue");
+  }
   if (!m) {
     co_return dir_error_reply(m.error(), "");
   }
@@ -212,8 +215,12 @@ asio::awaitable<response> queue_get(call& c) {
   const storage::queue_recipient* last = nullptr;
   for (const auto& r : m->recipients) {
     rc.push_back(recipient_json(r));
+    // The newest failure; on a tie, a recipient still pending (what keeps
+    // the message in the queue) before one that has failed for good.
+    const bool pending = r.state == storage::recipient_state::pending;
     if (r.state != storage::recipient_state::delivered && !r.last_reply.empty() &&
-        (!last || r.last_attempt > last->last_attempt)) {
+        (!last || r.last_attempt > last->last_attempt ||
+         (r.last_attempt == last->last_attempt && pending && last->state != storage::recipient_state::pending))) {
       last = &r;
     }
   }
