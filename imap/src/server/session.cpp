@@ -134,10 +134,13 @@ void session::start_read() {
   if (read_pending_) {
     return;
   }
-  std::size_t size = reader_.idle() ? small_read : large_read;
-  if (rbuf_size_ != size) {
-    rbuf_ = std::make_unique<char[]>(size);
-    rbuf_size_ = size;
+  // Between commands the read waits for readability first and takes its
+  // buffer only when bytes are there: an idle connection holds no read
+  // buffer, and over TLS no record buffer either (common/stream.hpp).
+  read_size_ = reader_.idle() ? small_read : large_read;
+  if (reader_.idle()) {
+    rbuf_.reset();
+    rbuf_size_ = 0;
   }
   // RFC 9051 §5.4: the autologout timer is at least 30 minutes once
   // authenticated; before that a shorter one stops idle probes.
@@ -150,7 +153,17 @@ void session::start_read() {
 
 asio::awaitable<void> session::read_task() {
   common::error_code ec;
-  auto n = co_await stream.read_some(asio::buffer(rbuf_.get(), rbuf_size_), ec);
+  std::size_t n = 0;
+  if (rbuf_size_ == 0) {
+    co_await stream.wait_readable(ec);
+  }
+  if (!ec) {
+    if (rbuf_size_ != read_size_) {
+      rbuf_ = std::make_unique<char[]>(read_size_);
+      rbuf_size_ = read_size_;
+    }
+    n = co_await stream.read_some(asio::buffer(rbuf_.get(), rbuf_size_), ec);
+  }
   read_n_ = n;
   read_ec_ = ec;
   read_done_ = true;

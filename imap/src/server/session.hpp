@@ -165,6 +165,7 @@ class session {
   asio::cancellation_signal read_cancel_;
   std::unique_ptr<char[]> rbuf_;
   std::size_t rbuf_size_ = 0;
+  std::size_t read_size_ = 0;          // what the pending read allocates
   bool read_pending_ = false;
   bool read_done_ = false;
   std::size_t read_n_ = 0;
