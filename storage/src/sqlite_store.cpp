@@ -188,9 +188,11 @@ struct mbox_row {
   std::uint32_t messages = 0;
   std::uint32_t unseen = 0;
   std::uint64_t size = 0;
+  std::uint32_t first_recent_uid = 1;  // \Recent: uids from here on are not yet claimed
 };
 
-#define MBOX_COLS "id, account_id, name, special, uidvalidity, uidnext, highest_modseq, messages, unseen, size"
+#define MBOX_COLS \
+  "id, account_id, name, special, uidvalidity, uidnext, highest_modseq, messages, unseen, size, first_recent_uid"
 
 mbox_row read_mbox(const db::statement& s) {
   mbox_row r;
@@ -204,7 +206,31 @@ mbox_row read_mbox(const db::statement& s) {
   r.messages = static_cast<std::uint32_t>(s.i64(7));
   r.unseen = static_cast<std::uint32_t>(s.i64(8));
   r.size = static_cast<std::uint64_t>(s.i64(9));
+  r.first_recent_uid = static_cast<std::uint32_t>(s.i64(10));
   return r;
+}
+
+// Databases made before \Recent was kept gain mailboxes.first_recent_uid
+// (RFC 3501 §2.3.2). Their existing messages are not recent; mailboxes made
+// afterwards start at 1, so everything delivered before the first SELECT is.
+void migrate_first_recent_uid(db::connection& c) {
+  bool present = false;
+  {
+    auto cols = c.prepare("SELECT 1 FROM pragma_table_info('mailboxes') WHERE name = 'first_recent_uid'");
+    present = cols.step();
+  }
+  if (present) {
+    return;
+  }
+  c.exec("BEGIN IMMEDIATE");
+  try {
+    c.exec("ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1");
+    c.exec("UPDATE mailboxes SET first_recent_uid = uidnext");
+    c.exec("COMMIT");
+  } catch (...) {
+    c.exec("ROLLBACK");
+    throw;
+  }
 }
 
 std::optional<std::int64_t> find_account(db::connection& c, const std::string& name) {
@@ -230,8 +256,8 @@ std::optional<mbox_row> find_mailbox(db::connection& c, std::int64_t account_id,
 // The mailbox with this id, only when it belongs to the named account.
 std::optional<mbox_row> owned_mailbox(db::connection& c, const std::string& account, std::int64_t id) {
   auto& s = c.cached("SELECT m.id, m.account_id, m.name, m.special, m.uidvalidity, m.uidnext, m.highest_modseq, "
-                     "m.messages, m.unseen, m.size FROM mailboxes m JOIN accounts a ON a.id = m.account_id "
-                     "WHERE m.id = ? AND a.name = ?");
+                     "m.messages, m.unseen, m.size, m.first_recent_uid FROM mailboxes m "
+                     "JOIN accounts a ON a.id = m.account_id WHERE m.id = ? AND a.name = ?");
   db::reset_guard g(s);
   s.bind(1, id).bind(2, account);
   if (s.step()) {
@@ -642,6 +668,7 @@ class sqlite_store final : public store {
         watchers_(std::make_shared<watch_registry>()) {
     auto c = std::make_unique<db::connection>(db_path_, false, o.fsync);
     c->exec(schema_sql);
+    migrate_first_recent_uid(*c);
     readers_ = std::make_unique<reader_pool>(db_path_, o.fsync);
     auto w = watchers_;
     writer_ = std::make_unique<writer>(std::move(c), [w](const std::vector<change_event>& e) { w->publish(e); });
@@ -767,6 +794,7 @@ class sqlite_store final : public store {
       out.reserve(rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) {
         auto st = to_status(rows[i], subs);
+        st.recent = recent_count(c, rows[i]);
         // Sorted by name, a child sorts after its parent but other names
         // ("a b" between "a" and "a/b") may come between, so look ahead.
         for (std::size_t j = i + 1; j < rows.size(); ++j) {
@@ -803,6 +831,7 @@ class sqlite_store final : public store {
       }
       auto subs = subscription_set(c, *acc);
       auto st = to_status(*m, subs);
+      st.recent = recent_count(c, *m);
       auto s = c.prepare("SELECT 1 FROM mailboxes WHERE account_id = ? AND substr(name, 1, ?) = ? LIMIT 1");
       s.bind(1, *acc).bind(2, static_cast<std::int64_t>(name->size() + 1)).bind(3, *name + "/");
       st.has_children = s.step();
@@ -1216,6 +1245,45 @@ class sqlite_store final : public store {
     });
   }
 
+  result<recent_range> claim_recent(const std::string& account, std::int64_t mailbox_id, bool claim) override {
+    // Most calls find nothing unclaimed: answer those from a reader and
+    // leave the writer (and its fsync) alone.
+    auto cur = read([&](db::connection& c) -> result<mbox_row> {
+      auto m = owned_mailbox(c, account, mailbox_id);
+      if (!m) {
+        return err(error::not_found);
+      }
+      return *m;
+    });
+    if (!cur) {
+      return cur.error();
+    }
+    recent_range out{std::min(cur->first_recent_uid, cur->uidnext), cur->uidnext};
+    if (!claim || out.first == out.end) {
+      return out;
+    }
+    error_code ec = writer_->run([&](db::connection& c, std::vector<change_event>&) -> error_code {
+      auto m = owned_mailbox(c, account, mailbox_id);
+      if (!m) {
+        return err(error::not_found);
+      }
+      // On the writer thread: no other claim runs between this read and the
+      // update, so each uid is claimed by one session only.
+      out = {std::min(m->first_recent_uid, m->uidnext), m->uidnext};
+      if (out.first < out.end) {
+        auto& u = c.cached("UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?");
+        db::reset_guard g(u);
+        u.bind(1, static_cast<std::int64_t>(out.end)).bind(2, mailbox_id);
+        u.run();
+      }
+      return {};
+    });
+    if (ec) {
+      return ec;
+    }
+    return out;
+  }
+
   result<std::vector<std::uint32_t>> search_text(const std::string& account, std::int64_t mailbox_id,
                                                  text_field field, std::string_view query) override {
     auto words = text::query_words(query);
@@ -1499,10 +1567,21 @@ class sqlite_store final : public store {
     st.uidnext = r.uidnext;
     st.messages = r.messages;
     st.unseen = r.unseen;
-    st.recent = 0;  // \Recent is left to the IMAP session (IMAP4rev2 drops it)
+    st.recent = 0;  // recent_count() fills it in: it needs a query
     st.highest_modseq = r.highest_modseq;
     st.size = r.size;
     return st;
+  }
+
+  // Messages no session has claimed as \Recent yet (STATUS RECENT).
+  static std::uint32_t recent_count(db::connection& c, const mbox_row& r) {
+    if (r.first_recent_uid >= r.uidnext) {
+      return 0;
+    }
+    auto& s = c.cached("SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?");
+    db::reset_guard g(s);
+    s.bind(1, r.id).bind(2, static_cast<std::int64_t>(r.first_recent_uid));
+    return s.step() ? static_cast<std::uint32_t>(s.i64(0)) : 0;
   }
 
   static message_entry read_entry(const db::statement& s, int base) {

@@ -390,7 +390,7 @@ asio::awaitable<void> session::sync(bool allow_expunge, bool force) {
       continue;
     }
     sel->modseqs[seq - 1] = e.modseq;
-    out_ += "* " + std::to_string(seq) + " FETCH (FLAGS " + format_flags(e.flags_);
+    out_ += "* " + std::to_string(seq) + " FETCH (FLAGS " + format_flags(e.flags_, recent(e.uid));
     if (qresync) {
       out_ += " UID " + std::to_string(e.uid);
     }
@@ -401,6 +401,19 @@ asio::awaitable<void> session::sync(bool allow_expunge, bool force) {
   }
   if (sel->count() != before) {
     out_ += "* " + std::to_string(sel->count()) + " EXISTS\r\n";
+    if (!rev2) {
+      // New mail is \Recent to the first read-write session that sees it
+      // (RFC 3501 §2.3.2); RECENT follows every change of the mailbox's
+      // size (§7.3.2). A failed claim leaves the new mail not recent here.
+      const bool claim = !sel->read_only;
+      auto r = co_await work([&] { return store().claim_recent(acct, id, claim); });
+      if (r && sel) {
+        sel->add_recent(r->first, r->end);
+      }
+      if (sel) {
+        out_ += "* " + std::to_string(sel->recent_count()) + " RECENT\r\n";
+      }
+    }
   }
   sel->uidnext = std::max(sel->uidnext, ch->uidnext);
   sel->known_modseq = std::max(sel->known_modseq, ch->highest_modseq);

@@ -113,6 +113,9 @@ class session {
   common::stream& stream;
   common::log::logger log;
 
+  // \Recent for this message in this session; never once IMAP4rev2 is
+  // enabled (RFC 9051 dropped it).
+  bool recent(std::uint32_t uid) const { return !rev2 && sel && sel->is_recent(uid); }
   bool tls_active() const;
   bool plaintext_login_allowed() const { return tls_active(); }
   std::string capabilities() const;
@@ -175,7 +178,7 @@ class session {
 };
 
 // Flag names ↔ storage flags.
-std::string format_flags(const storage::flags& f);
+std::string format_flags(const storage::flags& f, bool recent = false);
 // \Seen etc. → system bit; false for an unknown system flag ("\Foo").
 bool parse_flags(const std::vector<std::string>& names, storage::flags& out, std::string& error);
 // "[CODE] text" for a storage error (RFC 5530 response codes).

@@ -366,7 +366,7 @@ asio::awaitable<reply> fetch(session& s, command& c) {
       }
       if (want_flags) {
         sep();
-        o += "FLAGS " + format_flags(meta.entry.flags_);
+        o += "FLAGS " + format_flags(meta.entry.flags_, s.recent(meta.entry.uid));
       }
       if (want_modseq) {
         sep();

@@ -183,10 +183,10 @@ struct evaluator {
       case kind::undraft: return !(sys & storage::flag_draft);
       case kind::unflagged: return !(sys & storage::flag_flagged);
       case kind::unseen: return !(sys & storage::flag_seen);
-      // \Recent is not kept (IMAP4rev2 dropped it): no message is recent.
-      case kind::recent: return false;
-      case kind::new_: return false;
-      case kind::old: return true;
+      // RFC 3501 §6.4.4; s.recent() is false for every message under IMAP4rev2.
+      case kind::recent: return s.recent(uid);
+      case kind::new_: return s.recent(uid) && !(sys & storage::flag_seen);
+      case kind::old: return !s.recent(uid);
       case kind::keyword: return has_keyword(e.flags_, k.value);
       case kind::unkeyword: return !has_keyword(e.flags_, k.value);
       case kind::before: return day_of(e.internal_date) < k.date;

@@ -37,6 +37,8 @@ asio::awaitable<reply> open_mailbox(session& s, command& c, bool read_only) {
   std::vector<storage::message_entry> msgs;
   storage::changes since;
   bool have_since = false;
+  storage::recent_range recent;
+  const bool want_recent = !s.rev2;
   auto ec = co_await s.work([&]() -> boost::system::error_code {
     auto r = s.store().status(s.account.id, name);
     if (!r) {
@@ -48,6 +50,13 @@ asio::awaitable<reply> open_mailbox(session& s, command& c, bool read_only) {
       return m.error();
     }
     msgs = std::move(*m);
+    // RFC 3501 §2.3.2: the first read-write SELECT after delivery takes
+    // \Recent; EXAMINE sees it without taking it. IMAP4rev2 has none.
+    if (want_recent) {
+      if (auto claimed = s.store().claim_recent(s.account.id, st.id, !read_only)) {
+        recent = *claimed;
+      }
+    }
     if (a->qresync && a->qresync->uidvalidity == st.uidvalidity) {
       auto ch = s.store().changes_since(s.account.id, st.id, a->qresync->modseq);
       if (ch) {
@@ -67,6 +76,7 @@ asio::awaitable<reply> open_mailbox(session& s, command& c, bool read_only) {
   m->uidvalidity = st.uidvalidity;
   m->uidnext = st.uidnext;
   m->known_modseq = st.highest_modseq;
+  m->add_recent(recent.first, recent.end);
   std::set<std::string> keywords;
   std::uint32_t first_unseen = 0;
   for (const auto& e : msgs) {
@@ -93,7 +103,7 @@ asio::awaitable<reply> open_mailbox(session& s, command& c, bool read_only) {
        ")] Flags permitted\r\n";
   o += "* " + std::to_string(m->count()) + " EXISTS\r\n";
   if (!s.rev2) {
-    o += "* " + std::to_string(st.recent) + " RECENT\r\n";
+    o += "* " + std::to_string(m->recent_count()) + " RECENT\r\n";
     if (first_unseen) {
       o += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen\r\n";
     }
@@ -117,7 +127,7 @@ asio::awaitable<reply> open_mailbox(session& s, command& c, bool read_only) {
     for (const auto& e : since.changed) {
       if (auto seq = m->seq_of(e.uid)) {
         o += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(e.uid) + " FLAGS " +
-             format_flags(e.flags_) + " MODSEQ (" + std::to_string(e.modseq) + "))\r\n";
+             format_flags(e.flags_, want_recent && m->is_recent(e.uid)) + " MODSEQ (" + std::to_string(e.modseq) + "))\r\n";
       }
     }
   }

@@ -59,7 +59,7 @@ asio::awaitable<reply> store(session& s, command& c) {
       line += "UID " + std::to_string(e.uid) + " ";
     }
     if (!a->silent) {
-      line += "FLAGS " + format_flags(e.flags_);
+      line += "FLAGS " + format_flags(e.flags_, s.recent(e.uid));
     }
     if (s.condstore) {
       line += std::string(a->silent ? "" : " ") + "MODSEQ (" + std::to_string(e.modseq) + ")";

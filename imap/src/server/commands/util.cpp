@@ -20,7 +20,7 @@ constexpr system_flag system_flags[] = {
 
 }  // namespace
 
-std::string format_flags(const storage::flags& f) {
+std::string format_flags(const storage::flags& f, bool recent) {
   std::string out = "(";
   for (const auto& sf : system_flags) {
     if (f.system & sf.bit) {
@@ -29,6 +29,9 @@ std::string format_flags(const storage::flags& f) {
       }
       out += sf.name;
     }
+  }
+  if (recent) {
+    out += out.size() > 1 ? " \\Recent" : "\\Recent";
   }
   for (const auto& k : f.keywords) {
     if (out.size() > 1) {

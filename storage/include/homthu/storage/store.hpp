@@ -168,6 +168,12 @@ struct changes {
   std::uint32_t uidnext = 0;
 };
 
+// \Recent (RFC 3501 §2.3.2): the uids [first, end) of a mailbox.
+struct recent_range {
+  std::uint32_t first = 0;
+  std::uint32_t end = 0;
+};
+
 struct quota_usage {
   std::uint64_t bytes = 0;
   std::uint64_t messages = 0;
@@ -267,6 +273,18 @@ class store {
                                    std::uint64_t quota_messages) = 0;
   virtual result<changes> changes_since(const std::string& account, std::int64_t mailbox_id,
                                         std::uint64_t modseq) = 0;
+  // \Recent (RFC 3501 §2.3.2): the uids no session has claimed yet, i.e.
+  // [first recent uid, uidnext). With `claim` (a read-write SELECT, or new
+  // mail seen by such a session) they become the caller's: atomically, so
+  // exactly one session gets each message; later calls return them to
+  // nobody else. Without (EXAMINE) nothing changes. Expunged uids may fall
+  // in the range. The default (test doubles) has nothing recent.
+  virtual result<recent_range> claim_recent(const std::string& account, std::int64_t mailbox_id, bool claim) {
+    (void)account;
+    (void)mailbox_id;
+    (void)claim;
+    return recent_range{};
+  }
   // uids whose indexed text matches every word of `query` (diacritics and
   // case ignored), ascending.
   virtual result<std::vector<std::uint32_t>> search_text(const std::string& account,
