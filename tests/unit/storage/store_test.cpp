@@ -553,5 +553,60 @@ TEST_F(store_test, concurrent_deliveries_share_commits_and_get_distinct_uids) {
   EXPECT_EQ(s_->status("an", "INBOX")->messages, static_cast<std::uint32_t>(threads * per_thread));
 }
 
+TEST_F(store_test, recent_is_claimed_once) {
+  auto out = deliver_to("an", simple_message("r1"));
+  ASSERT_FALSE(out.ec);
+  ASSERT_FALSE(deliver_to("an", simple_message("r2")).ec);
+  auto id = out.mailbox_id;
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 2u);
+  // Looking (EXAMINE) takes nothing.
+  auto look = s_->claim_recent("an", id, false);
+  ASSERT_TRUE(look);
+  EXPECT_EQ(look->first, 1u);
+  EXPECT_EQ(look->end, 3u);
+  // The first claim gets both, the next one nothing.
+  auto first = s_->claim_recent("an", id, true);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->first, 1u);
+  EXPECT_EQ(first->end, 3u);
+  auto second = s_->claim_recent("an", id, true);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->first, second->end);
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 0u);
+  // New mail is the next claimer's.
+  ASSERT_FALSE(deliver_to("an", simple_message("r3")).ec);
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 1u);
+  auto third = s_->claim_recent("an", id, true);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->first, 3u);
+  EXPECT_EQ(third->end, 4u);
+  // Another account cannot claim by mailbox id.
+  EXPECT_FALSE(s_->claim_recent("binh", id, true));
+}
+
+TEST_F(store_test, database_without_recent_column_is_migrated) {
+  ASSERT_FALSE(deliver_to("an", simple_message("old")).ec);
+  s_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((root_ + "/mail.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE mailboxes DROP COLUMN first_recent_uid", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  open();
+  // Mail from before the upgrade is not recent; new mail is.
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 0u);
+  auto out = deliver_to("an", simple_message("new"));
+  ASSERT_FALSE(out.ec);
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 1u);
+  auto r = s_->claim_recent("an", out.mailbox_id, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 2u);
+  EXPECT_EQ(r->end, 3u);
+  open();  // the migration runs once
+  EXPECT_EQ(s_->status("an", "INBOX")->recent, 0u);
+}
+
 }  // namespace
 }  // namespace homthu::storage::testing
