@@ -225,13 +225,15 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
     co_return;
   }
 
-  ++active_;
+  ++*active_;
   if (e->accepted) {
     e->accepted->inc();
     e->open->add(1);
   }
+  // Touches only shared state: it may run when the io_context is destroyed,
+  // after this listener_set is gone.
   struct release {
-    listener_set* self;
+    std::shared_ptr<std::atomic<std::size_t>> active;
     std::shared_ptr<entry> e;
     std::string ip;
     ~release() {
@@ -241,12 +243,12 @@ asio::awaitable<void> listener_set::run_session(std::shared_ptr<entry> e, tcp::s
       if (it != e->per_ip.end() && --it->second == 0) {
         e->per_ip.erase(it);
       }
-      --self->active_;
+      --*active;
       if (e->open) {
         e->open->add(-1);
       }
     }
-  } guard{this, e, info.peer_ip};
+  } guard{active_, e, info.peer_ip};
 
   log::debug("listener.accepted", {{"listener", info.listener}, {"session", info.session_id}, {"peer", info.peer_ip}});
   try {

@@ -60,7 +60,7 @@ class listener_set {
   void start();
   void stop();
   bool stopping() const { return stopping_.load(); }
-  std::size_t active() const { return active_.load(); }
+  std::size_t active() const { return active_->load(); }
   // Actual bound endpoints (useful with port 0), by listener name.
   std::vector<asio::ip::tcp::endpoint> endpoints(const std::string& name) const;
 
@@ -74,7 +74,9 @@ class listener_set {
   metrics* metrics_;
   std::vector<std::shared_ptr<entry>> entries_;
   std::atomic<bool> stopping_{false};
-  std::atomic<std::size_t> active_{0};
+  // Shared with each session's guard: an io_context destroyed after this
+  // set still destroys the session frames, whose guards count down here.
+  std::shared_ptr<std::atomic<std::size_t>> active_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace homthu::common
