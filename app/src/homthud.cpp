@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
       tls = std::make_shared<common::tls_provider>(cfg.tls.cert, cfg.tls.key);
     }
     if (check_only) {
+      homthu::smtp::check_dkim_keys(cfg);
       std::printf("homthud: %s is valid\n", config_path.c_str());
       return 0;
     }

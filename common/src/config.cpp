@@ -435,9 +435,16 @@ config parse_config(std::string_view text, const std::string& source_name) {
     s.duration("delay_warning", m.delay_warning, seconds(0), seconds(60 * 86400));
     s.number("per_destination_concurrency", m.per_destination_concurrency, 1, 1000);
     s.number("messages_per_hour_per_account", m.messages_per_hour_per_account, 0, 10000000);
+    s.number("connections_per_ip_per_minute", m.connections_per_ip_per_minute, 0, 1000000);
+    s.number("messages_per_ip_per_hour", m.messages_per_ip_per_hour, 0, 10000000);
+    s.size("min_data_rate", m.min_data_rate, 0, 1ull << 30);
+    s.duration("min_data_rate_grace", m.min_data_rate_grace, seconds(1), seconds(3600));
+    s.duration("auth_failure_delay", m.auth_failure_delay, seconds(0), seconds(15));
     s.strings("tls_required_domains", m.tls_required_domains);
     s.str("dkim_selector", m.dkim_selector);
     s.str("dkim_key_file", m.dkim_key_file);
+    s.str("dkim_ed25519_selector", m.dkim_ed25519_selector);
+    s.str("dkim_ed25519_key_file", m.dkim_ed25519_key_file);
     s.boolean("enforce_dmarc", m.enforce_dmarc);
     s.strings("dns_servers", m.dns_servers);
     if (!m.relayhost.empty()) {
@@ -450,8 +457,15 @@ config parse_config(std::string_view text, const std::string& source_name) {
     if (!m.dkim_selector.empty() && m.dkim_key_file.empty()) {
       s.fail_at("dkim_key_file", "required when dkim_selector is set");
     }
+    if (!m.dkim_ed25519_selector.empty() && m.dkim_ed25519_key_file.empty()) {
+      s.fail_at("dkim_ed25519_key_file", "required when dkim_ed25519_selector is set");
+    }
+    if (!m.dkim_ed25519_selector.empty() && m.dkim_ed25519_selector == m.dkim_selector) {
+      s.fail_at("dkim_ed25519_selector", "must differ from dkim_selector (each key has its own DNS record)");
+    }
     resolve_path(m.relayhost_password_file, base);
     resolve_path(m.dkim_key_file, base);
+    resolve_path(m.dkim_ed25519_key_file, base);
     s.finish();
   }
   {

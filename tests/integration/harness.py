@@ -12,6 +12,7 @@ temporary directory for a post-mortem.
 
 import csv
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,21 @@ BIN = os.environ.get("HOMTHU_BIN", os.path.join(SOURCE, "build", "bin"))
 SLAPD_SH = os.path.join(SOURCE, "packaging", "slapd.sh")
 
 LISTENERS = ("smtp", "submission", "smtps", "imap", "imaps", "admin", "admin_http")
+
+
+# Tests never reach the machine's resolver: SPF/DKIM/DMARC lookups and MX
+# lookups go to a closed loopback port and fail at once, unless a test sets
+# its own dns_servers.
+TEST_DNS = 'dns_servers = ["127.0.0.1:9"]'
+
+
+def with_test_dns(extra):
+    """config_extra with [smtp] dns_servers added (into its [smtp] table if it has one)."""
+    if "dns_servers" in extra:
+        return extra
+    if re.search(r"^\[smtp\]\s*$", extra, re.M):
+        return re.sub(r"^\[smtp\]\s*$", "[smtp]\n" + TEST_DNS, extra, count=1, flags=re.M)
+    return extra + "\n[smtp]\n" + TEST_DNS + "\n"
 
 
 def free_port():
@@ -138,7 +154,7 @@ ops_limit = 2
 mem_limit = "19M"
 """
         with open(self.config_path, "w", encoding="utf-8") as f:
-            f.write(text + "\n" + self.config_extra)
+            f.write(text + "\n" + with_test_dns(self.config_extra))
 
     def start_slapd(self):
         self._run([SLAPD_SH, "start", self.ldap_dir, self.ldap_uri])

@@ -7,6 +7,7 @@ by a NOOP/EHLO on a fresh connection). Vectors that need a whole exchange
 function, still listed in a table with the expected answer.
 """
 
+import base64
 import http.client
 import imaplib
 import json
@@ -468,6 +469,74 @@ class AbuseTest(unittest.TestCase):
         self.assertNotIn("Set-Cookie", dict(r.getheaders()))
         self.assertNotIn("X-Injected", dict(r.getheaders()))
         c.close()
+
+
+class ConfiguredSmtpRatesTest(unittest.TestCase):
+    """The [smtp] rate keys reach the server: per-IP connection rate,
+    per-IP message rate for unauthenticated clients, AUTH failure delay."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Homthu(users=3, config_extra="[smtp]\nconnections_per_ip_per_minute = 4\n"
+                                              "messages_per_ip_per_hour = 2\nauth_failure_delay = 0\n")
+        cls.h.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+
+    def test_connection_rate_per_ip(self):
+        codes = []
+        for _ in range(6):
+            s = RawSmtp(self.h.host, self.h.port("smtp"), source="127.0.0.3")
+            code, text = s.reply()
+            codes.append(code)
+            if code == 421:
+                self.assertIn(b"4.7.0", text)
+            s.close()
+        self.assertEqual(codes, [220] * 4 + [421] * 2)
+        # Another address is not affected.
+        s = RawSmtp(self.h.host, self.h.port("smtp"), source="127.0.0.4")
+        self.assertEqual(s.reply()[0], 220)
+        s.close()
+
+    def test_message_rate_per_ip_for_unauthenticated_clients(self):
+        to = self.h.account(0)["address"]
+        s = RawSmtp(self.h.host, self.h.port("smtp"), source="127.0.0.5")
+        self.assertEqual(s.reply()[0], 220)
+        self.assertEqual(s.cmd(b"EHLO client.example.org")[0], 250)
+        outcomes = []
+        for i in range(3):
+            code, text = s.cmd(b"MAIL FROM:<sender@example.org>")
+            outcomes.append(code)
+            if code != 250:
+                self.assertEqual(code, 450)
+                self.assertIn(b"4.7.1", text)
+                break
+            self.assertEqual(s.cmd(b"RCPT TO:<" + to.encode() + b">")[0], 250)
+            self.assertEqual(s.cmd(b"DATA")[0], 354)
+            s.send(b"Subject: rate %d\r\n\r\nbody\r\n.\r\n" % i)
+            self.assertEqual(s.reply()[0], 250)
+        s.close()
+        self.assertEqual(outcomes, [250, 250, 450])
+
+    def test_auth_failure_delay_zero_answers_at_once(self):
+        ctx = self.h.ssl_context()
+        # One AUTH PLAIN per attempt (smtplib's login() would try PLAIN and
+        # then LOGIN); the session ends after its third failure, whose reply
+        # is timed.
+        token = base64.b64encode(b"\0" + self.h.account(1)["address"].encode() + b"\0wrong-password").decode()
+        c = smtplib.SMTP_SSL(self.h.host, self.h.port("smtps"), context=ctx, timeout=30)
+        try:
+            c.ehlo()
+            for _ in range(2):
+                self.assertEqual(c.docmd("AUTH", "PLAIN " + token)[0], 535)
+            start = time.monotonic()
+            self.assertEqual(c.docmd("AUTH", "PLAIN " + token)[0], 535)
+            # With the default 2 s per recent failure this would take >= 4 s.
+            self.assertLess(time.monotonic() - start, 3.0)
+        finally:
+            c.close()
 
 
 if __name__ == "__main__":

@@ -85,6 +85,66 @@ class DkimSigningTest(unittest.TestCase):
     def test_ed25519_signature_verifies(self):
         self.check_type("ed25519")
 
+    def test_rsa_and_ed25519_together(self):
+        # RFC 8463 §4: sign with both, so verifiers without Ed25519 still pass.
+        tmp = tempfile.mkdtemp(prefix="homthu-dkim-")
+        try:
+            rsa_key, ed_key = os.path.join(tmp, "rsa.pem"), os.path.join(tmp, "ed.pem")
+            records = {}
+            for selector, key_type, key in (("r2026", "rsa", rsa_key), ("e2026", "ed25519", ed_key)):
+                out = generate("thainguyen.gov.vn", selector, key_type, key)
+                records[("%s._domainkey.thainguyen.gov.vn." % selector).encode()] = \
+                    "".join(re.findall(r'"([^"]*)"', out)).encode()
+            with Sink() as sink:
+                extra = ('[smtp]\nrelayhost = "127.0.0.1:%d"\ndkim_selector = "r2026"\ndkim_key_file = "%s"\n'
+                         'dkim_ed25519_selector = "e2026"\ndkim_ed25519_key_file = "%s"\n%s'
+                         % (sink.port, rsa_key, ed_key, NO_DNS))
+                with Homthu(users=5, config_extra=extra) as h:
+                    a = h.account(0)
+                    subject = "Ky hai khoa %s" % uuid.uuid4().hex[:8]
+                    with smtplib.SMTP_SSL(h.host, h.port("smtps"), context=h.ssl_context(), timeout=30) as s:
+                        s.login(a["address"], h.password)
+                        s.sendmail(a["address"], ["partner@example.org"],
+                                   message(a["address"], "partner@example.org", subject))
+                    found = lambda: any(subject.encode() in m[2] for m in sink.messages)
+                    self.assertTrue(wait_until(found, 30), h.log_text()[-3000:])
+                    content = next(m[2] for m in sink.messages if subject.encode() in m[2])
+
+            def dnsfunc(name, timeout=5):
+                return records.get(name if isinstance(name, bytes) else name.encode())
+
+            self.assertEqual(content.count(b"DKIM-Signature:"), 2, content[:1500])
+            self.assertIn(b"a=rsa-sha256", content[:1500])
+            self.assertIn(b"a=ed25519-sha256", content[:1500])
+            d = dkim.DKIM(content)
+            self.assertTrue(d.verify(idx=0, dnsfunc=dnsfunc))
+            self.assertTrue(d.verify(idx=1, dnsfunc=dnsfunc))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_ed25519_selector_needs_an_ed25519_key(self):
+        # homthud --check loads the keys as start-up would.
+        tmp = tempfile.mkdtemp(prefix="homthu-dkim-")
+        try:
+            rsa_key = os.path.join(tmp, "rsa.pem")
+            generate("thainguyen.gov.vn", "r2026", "rsa", rsa_key)
+            config = os.path.join(tmp, "homthu.toml")
+            with open(config, "w", encoding="utf-8") as f:
+                f.write('[server]\nhostname = "localhost"\ndomains = ["thainguyen.gov.vn"]\n'
+                        'data_dir = "%s"\n[smtp]\ndkim_selector = "r2026"\ndkim_key_file = "%s"\n'
+                        % (tmp, rsa_key))
+            ok = subprocess.run([os.path.join(BIN, "homthud"), "--config", config, "--check"],
+                                capture_output=True, text=True, timeout=60)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            with open(config, "a", encoding="utf-8") as f:
+                f.write('dkim_ed25519_selector = "e2026"\ndkim_ed25519_key_file = "%s"\n' % rsa_key)
+            r = subprocess.run([os.path.join(BIN, "homthud"), "--config", config, "--check"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("smtp.dkim_ed25519_key_file", r.stderr)
+            self.assertIn("not an Ed25519 key", r.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 if __name__ == "__main__":
     unittest.main()

@@ -94,10 +94,10 @@ struct dkim_verifier::lib {
   ~lib() { dkim_close(handle); }
 };
 
-dkim_key load_dkim_key(const std::string& selector, const std::string& path) {
+dkim_key load_dkim_key(const std::string& selector, const std::string& path, const std::string& key) {
   std::ifstream f(path);
   if (!f) {
-    throw common::config_error("smtp.dkim_key_file: cannot read " + path);
+    throw common::config_error(key + ": cannot read " + path);
   }
   std::stringstream ss;
   ss << f.rdbuf();
@@ -106,13 +106,13 @@ dkim_key load_dkim_key(const std::string& selector, const std::string& path) {
   k.pem = ss.str();
   auto pk = read_pem(k.pem);
   if (!pk) {
-    throw common::config_error("smtp.dkim_key_file: " + path + " is not a PEM private key");
+    throw common::config_error(key + ": " + path + " is not a PEM private key");
   }
   if (EVP_PKEY_id(pk.get()) == EVP_PKEY_ED25519) {
     k.ed25519 = true;
   } else if (EVP_PKEY_id(pk.get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pk.get()) < 1024) {
     // RFC 8301 §3.2: RSA keys of at least 1024 bits; we generate 2048.
-    throw common::config_error("smtp.dkim_key_file: " + path + " must be an RSA (>= 1024 bits) or Ed25519 key");
+    throw common::config_error(key + ": " + path + " must be an RSA (>= 1024 bits) or Ed25519 key");
   }
   return k;
 }

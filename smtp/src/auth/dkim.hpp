@@ -21,7 +21,9 @@ struct dkim_key {
 
 // Reads a PEM private key and its type. Throws common::config_error when the
 // file is unreadable or is neither RSA (>= 1024 bits) nor Ed25519.
-dkim_key load_dkim_key(const std::string& selector, const std::string& path);
+// `key` names the configuration key in error messages.
+dkim_key load_dkim_key(const std::string& selector, const std::string& path,
+                       const std::string& key = "smtp.dkim_key_file");
 
 class dkim_signer {
  public:

@@ -14,7 +14,22 @@ struct server::impl {
   std::unique_ptr<detail::queue_runner> runner;
 };
 
-server::server(services s) : server(std::move(s), server_options{}) {}
+server_options options_from(const common::config& cfg) {
+  const auto& m = cfg.smtp;
+  server_options o;
+  o.connections_per_ip_per_minute = m.connections_per_ip_per_minute;
+  o.messages_per_ip_per_hour = m.messages_per_ip_per_hour;
+  o.min_data_rate = m.min_data_rate;
+  o.min_data_rate_grace = std::chrono::duration_cast<std::chrono::milliseconds>(m.min_data_rate_grace);
+  o.auth_failure_delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(m.auth_failure_delay).count();
+  return o;
+}
+
+void check_dkim_keys(const common::config& cfg) {
+  detail::make_dkim_signer(cfg.smtp);
+}
+
+server::server(services s) : server(s, options_from(s.cfg)) {}
 
 server::server(services s, server_options opts) : impl_(std::make_unique<impl>(std::move(s), std::move(opts))) {}
 
@@ -48,6 +63,10 @@ void server::stop() {
   impl_->st.stopping = true;
   if (impl_->runner) {
     impl_->runner->stop();
+    // The runner's timer belongs to the io_context, which is destroyed
+    // before this server: drop our reference while the io_context runs. Its
+    // coroutines and the posted stop hold the rest until they end.
+    impl_->runner.reset();
   }
 }
 

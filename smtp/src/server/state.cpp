@@ -158,6 +158,26 @@ void auth_penalties::succeeded(const std::string& ip) {
   by_ip_.erase(ip);
 }
 
+std::unique_ptr<auth::dkim_signer> make_dkim_signer(const common::smtp_config& smtp) {
+  std::vector<auth::dkim_key> keys;
+  if (!smtp.dkim_selector.empty()) {
+    keys.push_back(auth::load_dkim_key(smtp.dkim_selector, smtp.dkim_key_file));
+  }
+  if (!smtp.dkim_ed25519_selector.empty()) {
+    auto k = auth::load_dkim_key(smtp.dkim_ed25519_selector, smtp.dkim_ed25519_key_file,
+                                "smtp.dkim_ed25519_key_file");
+    if (!k.ed25519) {
+      throw common::config_error("smtp.dkim_ed25519_key_file: " + smtp.dkim_ed25519_key_file +
+                                 " is not an Ed25519 key");
+    }
+    keys.push_back(std::move(k));
+  }
+  if (keys.empty()) {
+    return nullptr;
+  }
+  return std::make_unique<auth::dkim_signer>(std::move(keys));
+}
+
 server_state::server_state(services s, server_options o) : svc(std::move(s)), opts(std::move(o)) {
   hostname = svc.cfg.server.hostname;
   for (const auto& n : svc.cfg.smtp.trusted_networks) {
@@ -171,11 +191,7 @@ server_state::server_state(services s, server_options o) : svc(std::move(s)), op
   qo.fsync = svc.cfg.storage.fsync;
   queue = storage::open_queue(qo);
   const auto& smtp = svc.cfg.smtp;
-  if (!smtp.dkim_selector.empty()) {
-    std::vector<auth::dkim_key> keys;
-    keys.push_back(auth::load_dkim_key(smtp.dkim_selector, smtp.dkim_key_file));
-    signer = std::make_unique<auth::dkim_signer>(std::move(keys));
-  }
+  signer = make_dkim_signer(smtp);
   dns = opts.dns ? opts.dns : make_caching_resolver(make_cares_resolver(smtp.dns_servers));
   verifier = std::make_unique<auth::dkim_verifier>(dns);
   psl = std::make_unique<auth::public_suffixes>();

@@ -76,6 +76,10 @@ class rate_limiter {
   std::map<std::string, bucket> buckets_;
 };
 
+// The DKIM signer for the configured keys (RSA and/or Ed25519); null when
+// none. Throws common::config_error naming the key and file.
+std::unique_ptr<auth::dkim_signer> make_dkim_signer(const common::smtp_config& smtp);
+
 struct server_state {
   server_state(services s, server_options o);
 

@@ -85,6 +85,39 @@ TEST(config, bad_values_are_errors_not_defaults) {
   EXPECT_NE(error_of(std::string(minimal) + "[imap]\nmax_line = 100\n").find("imap.max_line"), std::string::npos);
 }
 
+TEST(config, smtp_rate_and_dkim_keys) {
+  auto c = parse_config(std::string(minimal) + R"(
+[smtp]
+connections_per_ip_per_minute = 30
+messages_per_ip_per_hour = 100
+min_data_rate = "1K"
+min_data_rate_grace = "10s"
+auth_failure_delay = 0
+dkim_selector = "r2026"
+dkim_key_file = "dkim/rsa.pem"
+dkim_ed25519_selector = "e2026"
+dkim_ed25519_key_file = "dkim/ed25519.pem"
+)",
+                        "/etc/homthu/homthu.toml");
+  EXPECT_EQ(c.smtp.connections_per_ip_per_minute, 30u);
+  EXPECT_EQ(c.smtp.messages_per_ip_per_hour, 100u);
+  EXPECT_EQ(c.smtp.min_data_rate, 1024u);
+  EXPECT_EQ(c.smtp.min_data_rate_grace.count(), 10);
+  EXPECT_EQ(c.smtp.auth_failure_delay.count(), 0);
+  EXPECT_EQ(c.smtp.dkim_ed25519_key_file, "/etc/homthu/dkim/ed25519.pem");
+  EXPECT_NE(error_of(std::string(minimal) + "[smtp]\ndkim_ed25519_selector = \"e\"\n").find("smtp.dkim_ed25519_key_file: required"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) +
+                     "[smtp]\ndkim_selector = \"s\"\ndkim_key_file = \"a\"\ndkim_ed25519_selector = \"s\"\n"
+                     "dkim_ed25519_key_file = \"b\"\n")
+                .find("must differ from dkim_selector"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "[smtp]\nauth_failure_delay = \"1m\"\n").find("smtp.auth_failure_delay"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "[smtp]\nconnections_per_ip_per_minute = -1\n").find("between 0"),
+            std::string::npos);
+}
+
 TEST(config, listeners_need_a_certificate) {
   EXPECT_NE(error_of(std::string(minimal) + "[listen]\nimaps = \"127.0.0.1:993\"\n").find("tls.cert"), std::string::npos);
 }

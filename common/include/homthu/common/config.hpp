@@ -95,9 +95,16 @@ struct smtp_config {
   seconds delay_warning{4 * 3600};
   unsigned per_destination_concurrency = 5;
   unsigned messages_per_hour_per_account = 0;     // 0: unlimited
+  unsigned connections_per_ip_per_minute = 600;   // 0: unlimited; trusted networks exempt
+  unsigned messages_per_ip_per_hour = 0;          // unauthenticated clients; 0: unlimited
+  std::uint64_t min_data_rate = 500;              // bytes/s floor on DATA/BDAT; 0: none
+  seconds min_data_rate_grace{30};                // before the floor applies
+  seconds auth_failure_delay{2};                  // per recent AUTH failure from the IP
   std::vector<std::string> tls_required_domains;
   std::string dkim_selector;                      // empty: do not sign
   std::string dkim_key_file;
+  std::string dkim_ed25519_selector;              // a second, Ed25519 signature (RFC 8463)
+  std::string dkim_ed25519_key_file;
   bool enforce_dmarc = false;
   std::vector<std::string> dns_servers;           // empty: /etc/resolv.conf
 };

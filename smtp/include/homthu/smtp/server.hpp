@@ -65,6 +65,13 @@ struct server_options {
   std::shared_ptr<dns_resolver> dns;
 };
 
+// The options the daemon runs with: the [smtp] keys of the configuration.
+server_options options_from(const common::config& cfg);
+
+// Loads the configured DKIM keys as start-up would (homthud --check);
+// throws common::config_error naming the key and file.
+void check_dkim_keys(const common::config& cfg);
+
 class server {
  public:
   explicit server(services s);
