@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side SMTP benchmark: homthu against Postfix + Dovecot on this
-# machine, same accounts, same load, loopback only.
+# Side-by-side benchmark: homthu against Postfix + Dovecot on this machine,
+# same accounts, same load, loopback only: SMTP delivery, the province-wide
+# list, IMAP logins, the IMAP mixed workload, idle IMAP connection memory.
 #
 #   bench/run.sh                       # build Release, run, print the table
 #   BENCH_MESSAGES=2000 bench/run.sh   # more messages per case
@@ -9,7 +10,8 @@
 # Builds Release into build/ (homthud, homthuctl), starts a private slapd and
 # homthud with the demo province (HOMTHU_DEMO_USERS, default 1000) under
 # HOMTHU_DATA (default /tmp/homthu-bench) on HOMTHU_PORT_BASE (default
-# 23000). When packaging/install-peers.sh has installed Postfix and Dovecot,
+# 23000). The demo has 9,000 accounts (HOMTHU_DEMO_USERS) so that the list
+# case sends to the real province. When packaging/install-peers.sh has installed Postfix and Dovecot,
 # starts them with bench/peers/peers.sh (same accounts.tsv, the demo
 # password's Argon2id hash from the demo LDIF) on PORT_BASE+2000.
 #
@@ -21,14 +23,24 @@
 # message has reached Dovecot's maildir (both "accepted" and "in mailbox"
 # are recorded).
 #
-# Results: bench/results/<date>.md (table) and .svg (chart), table on stdout.
+# List: one message to toantinh@ (every account), time until it is in every
+# INBOX (bench/list/run.py). IMAP (bench/imap/compare.py): logins/s and
+# LOGIN p50/p99 at 20 clients, mixed workload ops/s and command p50/p99 at
+# BENCH_IMAP_CLIENTS (100), memory per idle connection at BENCH_IDLE_CONNS
+# (10000) plain and TLS-in-IDLE; homthud is restarted before each memory
+# figure, Dovecot's whole process tree is counted.
+#
+# Results: bench/results/<date>.md (tables) and .svg (chart), tables on stdout.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 data=${HOMTHU_DATA:-/tmp/homthu-bench}
 base=${HOMTHU_PORT_BASE:-23000}
 peer_base=$((base + 2000))
-users=${HOMTHU_DEMO_USERS:-1000}
+users=${HOMTHU_DEMO_USERS:-9000}
+imap_clients=${BENCH_IMAP_CLIENTS:-100}
+idle_conns=${BENCH_IDLE_CONNS:-10000}
+imap_seconds=${BENCH_IMAP_SECONDS:-20}
 messages=${BENCH_MESSAGES:-500}
 timeout_s=${BENCH_TIMEOUT:-120}
 password=Mat-khau-bench-2026
@@ -36,6 +48,7 @@ stamp=$(date -u +%Y-%m-%d)
 out_dir=$root/bench/results
 mkdir -p "$out_dir"
 results=$data/results.tsv
+other=$data/other.tsv
 
 command -v smtp-source >/dev/null || { echo "bench: smtp-source (postfix) is needed: packaging/install-peers.sh" >&2; exit 2; }
 
@@ -82,7 +95,11 @@ uri = "$ldap_uri"
 bind_dn = "$HOMTHU_LDAP_BIND_DN"
 bind_password_file = "$HOMTHU_LDAP_SECRET_FILE"
 [limits]
-max_connections_per_ip = 200
+max_connections = 30000
+max_connections_per_ip = 30000
+tls_handshakes_per_second = 100000
+[smtp]
+dns_servers = ["127.0.0.1:9"]      # SPF/DKIM lookups fail at once: loopback only
 TOML
 
 homthud_pid=""
@@ -98,9 +115,8 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 bash "$root/packaging/slapd.sh" start "$data/ldap" "$ldap_uri"
-"$bin/homthud" --config "$data/homthu.toml" 2>>"$data/homthud.log" &
-homthud_pid=$!
 wait_port() {
   for _ in $(seq 1 300); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -109,7 +125,18 @@ wait_port() {
   echo "bench: port $1 did not open" >&2
   return 1
 }
-wait_port $((base + 25))
+start_homthud() {
+  "$bin/homthud" --config "$data/homthu.toml" 2>>"$data/homthud.log" &
+  homthud_pid=$!
+  wait_port $((base + 25))
+  wait_port $((base + 993))
+}
+stop_homthud() {
+  kill -TERM "$homthud_pid" 2>/dev/null || true
+  wait "$homthud_pid" 2>/dev/null || true
+  homthud_pid=""
+}
+start_homthud
 
 if command -v postfix >/dev/null && command -v dovecot >/dev/null; then
   hash=$(grep -m1 '^userPassword: {ARGON2}' "$data/demo/demo.ldif" | sed 's/^userPassword: {ARGON2}//')
@@ -164,8 +191,38 @@ for size in 4096 102400; do
   done
 done
 
+# --- the province-wide list ---------------------------------------------------
+list_case() {  # list_case SYSTEM ARGS...: appends "metric system value unit" rows
+  local system=$1
+  shift
+  timeout 900 python3 "$root/bench/list/run.py" "$system" --expect "$users" "$@" | tee -a "$other" ||
+    echo "bench: list case for $system failed" >&2
+}
+printf 'metric\tsystem\tvalue\tunit\n' >"$other"
+list_case homthu --smtp "127.0.0.1:$((base + 587))" --user admin@thainguyen.gov.vn --password "$password" \
+  --store "$data/mail/mail.db"
+if ((peers)); then
+  list_case peer --smtp "127.0.0.1:$((peer_base + 25))" --maildir "$data/peers/mail"
+fi
+
+# --- IMAP ----------------------------------------------------------------------
+imap_case() {  # imap_case SYSTEM PLAIN_PORT TLS_PORT PID PHASES
+  timeout 1800 python3 "$root/bench/imap/compare.py" --system "$1" --imap-port "$2" --imaps-port "$3" \
+    --pid "$4" --only "$5" --accounts "$data/demo/accounts.tsv" --password "$password" \
+    --connections "$idle_conns" --clients "$imap_clients" --seconds "$imap_seconds" | tee -a "$other" ||
+    echo "bench: IMAP $5 for $1 failed" >&2
+}
+for phase in memory-tls memory-plain logins,mixed; do
+  stop_homthud
+  start_homthud   # a fresh process: heap freed by the last phase would hide growth
+  imap_case homthu $((base + 143)) $((base + 993)) "$homthud_pid" "$phase"
+  if ((peers)); then
+    imap_case peer $((peer_base + 143)) $((peer_base + 993)) "$(cat "$data/peers/dovecot/run/master.pid")" "$phase"
+  fi
+done
+
 note="homthu binaries: $bin. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 machine="$(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
-python3 "$root/bench/report/report.py" "$results" --date "$stamp" --machine "$machine" --note "$note" \
+python3 "$root/bench/report/report.py" "$results" --other "$other" --date "$stamp" --machine "$machine" --note "$note" \
   --markdown "$out_dir/$stamp.md" --svg "$out_dir/$stamp.svg"
 cat "$out_dir/$stamp.md"

@@ -102,6 +102,9 @@ dovecot -c "$dir/dovecot/dovecot.conf" </dev/null >/dev/null 2>>"$dir/dovecot/st
 
 # --- Postfix -------------------------------------------------------------
 awk -F'\t' 'NR > 1 { print $1 " ok" }' "$accounts" >"$dir/postfix/vmailbox"
+# The province-wide list, as homthu's demo has it: every account.
+awk -F'\t' 'NR > 1 { printf "%s%s", (NR > 2 ? ", " : "toantinh@thainguyen.gov.vn "), $1 } END { print "" }' \
+  "$accounts" >"$dir/postfix/virtual"
 cat >"$dir/postfix/main.cf" <<CONF
 compatibility_level = 3.6
 queue_directory = $dir/postfix/queue
@@ -119,6 +122,8 @@ local_recipient_maps =
 virtual_mailbox_domains = thainguyen.gov.vn
 virtual_mailbox_maps = hash:$dir/postfix/vmailbox
 virtual_transport = lmtp:inet:127.0.0.1:$((base + 24))
+virtual_alias_maps = hash:$dir/postfix/virtual
+virtual_alias_expansion_limit = 20000
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
 maillog_file = $dir/postfix/maillog
 maillog_file_prefixes = $dir
@@ -131,6 +136,7 @@ sed -e 's/^smtp      inet.*$/127.0.0.1:'$((base + 25))' inet n - n - - smtpd/' \
   /usr/share/postfix/master.cf.dist >"$dir/postfix/master.cf"
 postconf -c "$dir/postfix" -F "*/*/chroot = n"
 postmap -c "$dir/postfix" "$dir/postfix/vmailbox"
+postmap -c "$dir/postfix" "$dir/postfix/virtual"
 mkdir -p "$dir/postfix/queue" "$dir/postfix/data"
 postfix -c "$dir/postfix" set-permissions create-missing >/dev/null 2>&1
 postfix -c "$dir/postfix" start >/dev/null

@@ -8,6 +8,10 @@ Figure per case: messages per second until the last message is in its
 mailbox (homthu: the 250 comes after the mailbox commit; Postfix: until
 Dovecot's maildir holds them all). Postfix's rate of 250 replies is shown
 beside it.
+
+--other FILE adds a second table from rows "metric, system (homthu|peer),
+value, unit" (the list, IMAP and memory figures), with homthu's advantage:
+value ratio for rates (unit "/s"), inverse ratio for times and memory.
 """
 
 import argparse
@@ -44,7 +48,7 @@ def label(size, conns):
 def markdown(rows, date, machine, note=""):
     by = {(r["system"], r["size"], r["conns"]): r for r in rows}
     has_peer = any(r["system"] == "postfix" for r in rows)
-    out = ["# SMTP delivery, homthu vs Postfix + Dovecot", "",
+    out = ["# homthu vs Postfix + Dovecot", "", "## SMTP delivery", "",
            "Date: %s. Machine: %s. Loopback, smtp-source, each connection to its own recipient." % (date, machine)]
     if note:
         out.append(note)
@@ -65,6 +69,48 @@ def markdown(rows, date, machine, note=""):
             out.append("| %s | %s | %s | %s | %s | %s |" % (label(size, conns), h["messages"] if h else "-", hs, ps, pa, ratio))
         else:
             out.append("| %s | %s | %s |" % (label(size, conns), h["messages"] if h else "-", hs))
+    out.append("")
+    return "\n".join(out)
+
+
+def load_other(path):
+    with open(path, encoding="utf-8") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t") if r.get("value")]
+
+
+def other_markdown(rows):
+    metrics, by = [], {}
+    for r in rows:
+        # The N of a memory row is part of its name; pair rows by the name
+        # without it so that homthu and the peer share a line.
+        key = r["metric"].split(", N=")[0]
+        if key not in metrics:
+            metrics.append(key)
+        by[(key, r["system"])] = r
+    has_peer = any(r["system"] == "peer" for r in rows)
+    out = ["## Lists, IMAP and memory", ""]
+    if has_peer:
+        out += ["| figure | homthu | Postfix+Dovecot | homthu advantage |", "|---|---:|---:|---:|"]
+    else:
+        out += ["| figure | homthu |", "|---|---:|"]
+    for m in metrics:
+        h, p = by.get((m, "homthu")), by.get((m, "peer"))
+        unit = (h or p)["unit"]
+
+        def cell(r):
+            if not r:
+                return "-"
+            n = r["metric"].split(", N=")
+            return "%s %s%s" % (r["value"], unit, " (N=%s)" % n[1] if len(n) > 1 else "")
+
+        if has_peer:
+            adv = "-"
+            if h and p and float(h["value"]) > 0 and float(p["value"]) > 0:
+                hv, pv = float(h["value"]), float(p["value"])
+                adv = "%.2f×" % (hv / pv if unit == "/s" else pv / hv)
+            out.append("| %s | %s | %s | %s |" % (m, cell(h), cell(p), adv))
+        else:
+            out.append("| %s | %s |" % (m, cell(h)))
     out.append("")
     return "\n".join(out)
 
@@ -110,12 +156,17 @@ def main():
     ap.add_argument("--note", default="")
     ap.add_argument("--markdown", required=True)
     ap.add_argument("--svg", required=True)
+    ap.add_argument("--other")
     a = ap.parse_args()
     rows = load(a.results)
     if not rows:
         raise SystemExit("report: no results in %s" % a.results)
     with open(a.markdown, "w", encoding="utf-8") as f:
         f.write(markdown(rows, a.date, a.machine, a.note))
+        if a.other:
+            other = load_other(a.other)
+            if other:
+                f.write("\n" + other_markdown(other))
         f.write("\n![chart](%s)\n" % a.svg.rsplit("/", 1)[-1])
     with open(a.svg, "w", encoding="utf-8") as f:
         f.write(svg(rows, a.date))
