@@ -99,22 +99,30 @@ def pct(values, p):
     return values[min(len(values) - 1, int(p / 100.0 * len(values)))] * 1000.0
 
 
+async def repeat(seconds, errors, body):
+    """Runs body(i) until `seconds` pass (and at most 100,000 times); a
+    failure is counted in errors and the loop goes on after a pause."""
+    deadline = time.monotonic() + seconds
+    for i in range(100000):
+        if time.monotonic() >= deadline:
+            return
+        try:
+            await body(i)
+        except Exception as ex:  # counted and reported
+            errors.append(repr(ex))
+            await asyncio.sleep(0.1)
+
+
 async def logins(t, clients, seconds):
     lat, errors = [], []
-    deadline = time.monotonic() + seconds
 
     async def client(k):
-        for i in range(100000):
-            if time.monotonic() >= deadline:
-                return
-            try:
-                c = await t.connect()
-                await timed(lat, t.login(c, k + i * clients))
-                await c.cmd(b"LOGOUT")
-                c.w.close()
-            except Exception as ex:  # counted and reported
-                errors.append(repr(ex))
-                await asyncio.sleep(0.1)
+        async def once(i):
+            c = await t.connect()
+            await timed(lat, t.login(c, k + i * clients))
+            await c.cmd(b"LOGOUT")
+            c.w.close()
+        await repeat(seconds, errors, once)
 
     t0 = time.monotonic()
     await asyncio.gather(*(client(k) for k in range(clients)))
@@ -136,31 +144,29 @@ async def prefill(t, clients):
     await asyncio.gather(*(one(k) for k in range(clients)))
 
 
+# The mixed workload of bench/imap/run.py, one command at a time.
+MIXED = [(b"SELECT INBOX", None),
+         (b"FETCH 1:20 (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])", None),
+         (b"FETCH 1 (BODY.PEEK[])", None), (b"STORE 1:5 +FLAGS (\\Seen)", None),
+         (b"SEARCH SUBJECT bench", None), (b"APPEND INBOX (\\Deleted)", MSG),
+         (b"EXPUNGE", None), (b"LOGOUT", None)]
+
+
 async def mixed(t, clients, seconds):
-    lat, errors, ops = [], [], [0]
-    deadline = time.monotonic() + seconds
+    lat, errors = [], []
 
     async def client(k):
-        for _ in range(100000):
-            if time.monotonic() >= deadline:
-                return
-            try:
-                c = await t.connect()
-                for step in (t.login(c, k), c.cmd(b"SELECT INBOX"),
-                             c.cmd(b"FETCH 1:20 (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])"),
-                             c.cmd(b"FETCH 1 (BODY.PEEK[])"), c.cmd(b"STORE 1:5 +FLAGS (\\Seen)"),
-                             c.cmd(b"SEARCH SUBJECT bench"), c.cmd(b"APPEND INBOX (\\Deleted)", MSG),
-                             c.cmd(b"EXPUNGE"), c.cmd(b"LOGOUT")):
-                    await timed(lat, step)
-                    ops[0] += 1
-                c.w.close()
-            except Exception as ex:  # counted and reported
-                errors.append(repr(ex))
-                await asyncio.sleep(0.1)
+        async def once(_):
+            c = await t.connect()
+            await timed(lat, t.login(c, k))
+            for command, literal in MIXED:
+                await timed(lat, c.cmd(command, literal))
+            c.w.close()
+        await repeat(seconds, errors, once)
 
     t0 = time.monotonic()
     await asyncio.gather(*(client(k) for k in range(clients)))
-    return ops[0] / (time.monotonic() - t0), lat, errors
+    return len(lat) / (time.monotonic() - t0), lat, errors
 
 
 async def idle_memory(t, n, tls):
@@ -229,9 +235,10 @@ def main():
             print("# %s %s: %d errors, e.g. %s" % (a.system, what, len(errors), errors[:2]), file=sys.stderr)
 
     if "logins" in only:
-        rate, lat, errors = asyncio.run(logins(t, min(a.clients, 20), a.seconds))
+        n = min(a.clients, 20)
+        rate, lat, errors = asyncio.run(logins(t, n, a.seconds))
         report_errors("logins", errors)
-        row("IMAP logins/s (TLS, 20 clients)", rate, "/s")
+        row("IMAP logins/s (TLS, %d clients)" % n, rate, "/s")
         row("IMAP LOGIN latency p50", pct(lat, 50), "ms")
         row("IMAP LOGIN latency p99", pct(lat, 99), "ms")
     if "mixed" in only:
