@@ -257,6 +257,9 @@ asio::awaitable<response> queue_change(call& c, bool remove) {
     co_return field_reply({"id", "id: not a queue id"});
   }
   auto r = co_await c.st.svc.workers.run([&q, &id, remove] { return remove ? q->remove(id) : q->retry(id); });
+  if (!r && r.error() == storage::error::not_found) {
+    co_return json_error(404, "no such message in the queue");
+  }
   if (!r) {
     co_return dir_error_reply(r.error(), "");
   }

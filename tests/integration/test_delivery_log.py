@@ -234,6 +234,8 @@ class DeliveryLogTest(unittest.TestCase):
         self.assertEqual(m["last_error"]["recipient"], "defer-y@example.org")
         self.assertIn("451", m["last_error"]["reply"])
         self.assertEqual(self.admin.get("/api/v1/queue/999999").status, 404)
+        self.assertEqual(self.admin.post("/api/v1/queue/999999/retry").status, 404)
+        self.assertEqual(self.admin.delete("/api/v1/queue/999999").status, 404)
         c = Admin(self.h)
         self.assertEqual(c.sign_in("qt.%s@thainguyen.gov.vn" % self.d_own, self.h.password).status, 200)
         self.assertEqual(c.get("/api/v1/queue/%d" % queue_id).status, 403)
