@@ -46,10 +46,10 @@ def scan(port, starttls=None):
     return protocols, ciphers, reneg, heartbleed
 
 
-@unittest.skipIf(SSLSCAN is None, "sslscan is not installed (packaging/install-deps.sh installs it)")
 class TlsScanTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        assert SSLSCAN, "sslscan is not installed (packaging/install-deps.sh installs it)"
         cls.h = Homthu(users=2)
         cls.h.start()
 
