@@ -13,38 +13,10 @@ import urllib.parse
 import uuid
 
 from admin_client import Admin
-from harness import Homthu, free_port
+from harness import Homthu
+from test_smtp import Sink
 
-# Debian's python3-aiosmtpd, installed by packaging/install-deps.sh: a missing
-# dependency fails the suite rather than skipping it.
-from aiosmtpd.controller import Controller
-
-NO_DNS = 'dns_servers = ["127.0.0.1:9"]\n'
 q = urllib.parse.quote
-
-
-class Sink:
-    """Loopback SMTP server: RCPT "reject*" gets 550, "defer*" gets 451."""
-
-    def __init__(self):
-        self.messages = []
-        self.port = free_port()
-        sink = self
-
-        class Handler:
-            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-                if address.startswith("reject"):
-                    return "550 5.1.1 no such user here"
-                if address.startswith("defer"):
-                    return "451 4.3.0 try again later"
-                envelope.rcpt_tos.append(address)
-                return "250 OK"
-
-            async def handle_DATA(self, server, session, envelope):
-                sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-                return "250 2.0.0 stored"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
 
 def message(sender, rcpt, subject, mid, body="Kinh gui.\r\n"):
@@ -61,7 +33,7 @@ class DeliveryLogTest(unittest.TestCase):
     def setUpClass(cls):
         cls.sink = Sink()
         cls.sink.controller.start()
-        cls.h = Homthu(users=60, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n%s' % (cls.sink.port, NO_DNS))
+        cls.h = Homthu(users=60, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n' % cls.sink.port)
         cls.h.start()
         cls.admin = Admin(cls.h)
         r = cls.admin.sign_in("admin@thainguyen.gov.vn", cls.h.password)

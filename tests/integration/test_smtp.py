@@ -59,7 +59,7 @@ def message(sender, rcpt, subject, body="Kinh gui.\r\n"):
 
 class Sink:
     """A loopback SMTP server recording what it receives; answers RCPT for
-    addresses starting with "reject" with 550."""
+    addresses starting with "reject" with 550 and "defer" with 451."""
 
     def __init__(self):
         self.messages = []
@@ -70,6 +70,8 @@ class Sink:
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if address.startswith("reject"):
                     return "550 5.1.1 no such user here"
+                if address.startswith("defer"):
+                    return "451 4.3.0 try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
