@@ -1,7 +1,8 @@
 #pragma once
-// DKIM (RFC 6376) through libopendkim: signing outgoing mail with RSA-SHA256
-// or Ed25519-SHA256 (RFC 8463), and verifying inbound signatures with the
-// keys fetched through an injectable resolver. Everything here is blocking
+// DKIM (RFC 6376): signing outgoing mail with RSA-SHA256 or Ed25519-SHA256
+// (RFC 8463) with OpenSSL (dkim_sign.cpp), and verifying inbound signatures
+// through libopendkim with the keys fetched through an injectable resolver
+// (dkim.cpp). Everything here is blocking
 // CPU work (and DNS on verify): call it on the worker pool.
 
 #include "homthu/smtp/dns.hpp"
@@ -63,6 +64,24 @@ class dkim_verifier {
   ~dkim_verifier();
   dkim_verifier(const dkim_verifier&) = delete;
   dkim_verifier& operator=(const dkim_verifier&) = delete;
+
+  // One message fed in pieces of any size, for messages too big to hold in
+  // memory. Blocking (DNS for the keys) in feed() and finish().
+  class pass {
+   public:
+    ~pass();
+    pass(const pass&) = delete;
+    pass& operator=(const pass&) = delete;
+    void feed(std::string_view piece);
+    dkim_verdict finish();
+
+   private:
+    friend class dkim_verifier;
+    explicit pass(void* handle) : d_(handle) {}
+    void* d_;                 // libopendkim's DKIM*
+    int st_ = 0;              // DKIM_STAT of the last call
+  };
+  std::unique_ptr<pass> start() const;
 
   // `message`: the whole message as received (CRLF).
   dkim_verdict verify(std::string_view message) const;

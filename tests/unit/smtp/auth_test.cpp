@@ -3,6 +3,7 @@
 // and the Authentication-Results filter (fed whole and byte at a time).
 #include "../../../smtp/src/auth/checks.hpp"
 #include "../../../smtp/src/auth/dkim.hpp"
+#include "../../../smtp/src/auth/dkim_canon.hpp"
 #include "fakes.hpp"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,17 @@ std::string new_key_pem(bool ed25519) {
   std::string out(p, static_cast<std::size_t>(n));
   BIO_free(b);
   EVP_PKEY_free(k);
+  return out;
+}
+
+// Feeds `in` to a streaming filter one byte at a time.
+template <class Filter>
+std::string bytewise(Filter& f, std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    f.feed(std::string_view(&c, 1), out);
+  }
+  f.finish(out);
   return out;
 }
 
@@ -97,6 +109,87 @@ TEST(dkim, dual_signing_gives_two_fields) {
   EXPECT_EQ(n, 2u);
 }
 
+// RFC 6376 §3.4.5, the example for relaxed canonicalization.
+TEST(dkim_canon, rfc6376_example) {
+  EXPECT_EQ(auth::relaxed_header("A: X "), "a:X");
+  EXPECT_EQ(auth::relaxed_header("B : Y\t\r\n\tZ  "), "b:Y Z");
+  EXPECT_EQ(auth::relaxed_header("Subject:\r\n  a:  b "), "subject:a: b");
+  const std::string body = " C \r\nD \t E\r\n\r\n\r\n";
+  std::string whole;
+  auth::relaxed_body c;
+  c.feed(body, whole);
+  c.finish(whole);
+  EXPECT_EQ(whole, " C\r\nD E\r\n");
+  auth::relaxed_body b;
+  EXPECT_EQ(bytewise(b, body), whole);
+}
+
+TEST(dkim_canon, body_edges) {
+  auto canon = [](std::string_view in) {
+    std::string out;
+    auth::relaxed_body c;
+    c.feed(in, out);
+    c.finish(out);
+    return out;
+  };
+  EXPECT_EQ(canon(""), "");                              // an empty body hashes as nothing
+  EXPECT_EQ(canon("\r\n\r\n"), "");                      // so does one of empty lines
+  EXPECT_EQ(canon("abc"), "abc\r\n");                    // a last line gets its CRLF
+  EXPECT_EQ(canon("\r\n \r\nx \r\n"), "\r\n\r\nx\r\n");  // empty lines inside stay
+  EXPECT_EQ(canon("a\rb\r\n"), "a\rb\r\n");              // a lone CR is a character
+  EXPECT_EQ(canon("a\nb\n"), "a\r\nb\r\n");              // a bare LF ends a line
+  EXPECT_EQ(canon("a \t\r"), "a \r\r\n");
+}
+
+// Messages whose shape trips naive signers: folded and repeated fields, no
+// body, trailing blank lines and whitespace, a body of several pieces.
+TEST(dkim, awkward_messages_verify_with_libopendkim) {
+  const auto rsa = new_key_pem(false);
+  const auto ed = new_key_pem(true);
+  auth::dkim_signer signer({auth::dkim_key{"r1", rsa, false}, auth::dkim_key{"e1", ed, true}});
+  auto dns = std::make_shared<fake_dns>();
+  dns->set("r1._domainkey.thainguyen.gov.vn", dns_type::txt, {auth::dkim_txt_record(rsa)});
+  dns->set("e1._domainkey.thainguyen.gov.vn", dns_type::txt, {auth::dkim_txt_record(ed)});
+  auth::dkim_verifier verifier(dns);
+  std::string big = "From: a@thainguyen.gov.vn\r\nSubject: big\r\n\r\n";
+  for (int i = 0; i < 40000; ++i) {
+    big += "dong " + std::to_string(i) + " \t  co  khoang trang   \r\n";
+  }
+  big += "\r\n\r\n";
+  const std::string cases[] = {
+      "From: a@thainguyen.gov.vn\r\nTo: x@example.org,\r\n\ty@example.org\r\nTo: z@example.org\r\n"
+      "Subject:   =?UTF-8?B?VGjDoWkgTmd1ecOqbg==?=  \r\n\r\nthan\r\n",
+      "From: a@thainguyen.gov.vn\r\nSubject: no body\r\n",
+      "From: a@thainguyen.gov.vn\r\nSubject: empty body\r\n\r\n",
+      "From: a@thainguyen.gov.vn\r\nX-Long: " + std::string(300, 'x') + "\r\n\r\n \r\n\r\n",
+      big,
+  };
+  for (const auto& m : cases) {
+    std::string error;
+    const auto sig = signer.sign(m, "thainguyen.gov.vn", &error);
+    ASSERT_FALSE(sig.empty()) << error;
+    for (std::size_t at = 0, nl; (nl = sig.find("\r\n", at)) != std::string::npos; at = nl + 2) {
+      EXPECT_LE(nl - at, 78u) << "line of the signature field too long";
+    }
+    const auto v = verifier.verify(sig + m);
+    ASSERT_EQ(v.signatures.size(), 2u) << m.substr(0, 60);
+    for (const auto& s : v.signatures) {
+      EXPECT_EQ(s.result, "pass") << s.selector << ": " << s.reason << " in " << m.substr(0, 60);
+    }
+    // The same verdict when the message arrives in pieces (messages too big
+    // to hold in memory are checked so), cut in awkward places.
+    const auto whole = sig + m;
+    auto p = verifier.start();
+    for (std::size_t at = 0; at < whole.size(); at += 4097) {
+      p->feed(std::string_view(whole).substr(at, 4097));
+    }
+    const auto pieces = p->finish();
+    ASSERT_EQ(pieces.signatures.size(), 2u);
+    EXPECT_EQ(pieces.signatures[0].result, "pass");
+    EXPECT_EQ(pieces.signatures[1].result, "pass");
+  }
+}
+
 TEST(psl, organizational_domain) {
   auth::public_suffixes psl;
   EXPECT_EQ(psl.organizational_domain("mail.thainguyen.gov.vn"), "thainguyen.gov.vn");
@@ -170,12 +263,7 @@ TEST(results_filter, drops_only_our_fields_whole_and_byte_at_a_time) {
   EXPECT_EQ(out, want);
   EXPECT_EQ(whole.removed(), 2u);
   auth::results_filter bytes("mail.thainguyen.gov.vn");
-  std::string out2;
-  for (char c : in) {
-    bytes.feed(std::string_view(&c, 1), out2);
-  }
-  bytes.finish(out2);
-  EXPECT_EQ(out2, want);
+  EXPECT_EQ(bytewise(bytes, in), want);
 }
 
 TEST(authentication_results, values_are_sanitised) {
