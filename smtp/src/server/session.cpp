@@ -112,11 +112,26 @@ asio::awaitable<std::optional<std::string>> session::read_line() {
   }
 }
 
+bool rate_floor::too_slow(session& s, std::uint64_t n) {
+  received_ += n;
+  const auto& o = s.st.opts;
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+  if (o.min_data_rate == 0 || elapsed <= o.min_data_rate_grace ||
+      received_ * 1000 >= o.min_data_rate * static_cast<std::uint64_t>(elapsed.count())) {
+    return false;
+  }
+  s.log.info("smtp.too_slow", {{"received", received_}});
+  s.reply(proto::make_reply(421, "4.4.2", s.st.hostname + " Error: timeout exceeded (client too slow)"));
+  return true;
+}
+
 asio::awaitable<bool> session::skip_bytes(std::uint64_t n) {
+  rate_floor floor;
   while (n > 0) {
     auto b = lines.buffered();
     if (b.empty()) {
-      if (!co_await read_more(st.svc.cfg.smtp.data_timeout)) {
+      if (!co_await read_more(st.svc.cfg.smtp.data_timeout) || floor.too_slow(*this, lines.buffered().size())) {
         co_return false;
       }
       continue;

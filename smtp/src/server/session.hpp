@@ -102,6 +102,21 @@ class session {
   std::vector<char> rbuf_;
 };
 
+// A2: a client trickling content holds a connection and a spool. Past
+// smtp.min_data_rate_grace it must average smtp.min_data_rate octets per
+// second: one floor per DATA and one per BDAT chunk (refused chunks too).
+class rate_floor {
+ public:
+  rate_floor() : started_(std::chrono::steady_clock::now()) {}
+  // Counts `n` more octets read; when the client is now too slow, queues
+  // `421 4.4.2`, logs it and answers true: the caller closes the session.
+  bool too_slow(session& s, std::uint64_t n);
+
+ private:
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t received_ = 0;
+};
+
 // True when the authenticated user may use `canonical` as a sender
 // (own address, alias, send_as): commands/mail.cpp.
 bool sender_owned(const session& s, const std::string& canonical);

@@ -3,7 +3,8 @@
 // its bytes never become commands; chunks are stored as sent (no
 // dot-stuffing, RFC 3030 §2); a message over the size limit is refused with
 // 552 and the transaction is reset (S14), so later BDATs get 503 until a new
-// MAIL; the 250 to BDAT LAST follows the same durability rule as DATA.
+// MAIL; the 250 to BDAT LAST follows the same durability rule as DATA; a
+// chunk trickled below smtp.min_data_rate is cut off like DATA content.
 #include "../delivery.hpp"
 #include "../events.hpp"
 
@@ -40,10 +41,12 @@ asio::awaitable<next> on_bdat(session& s, const proto::bdat_args& a) {
     co_return next::keep;
   }
   std::uint64_t left = a.size;
+  rate_floor floor;
   while (left > 0) {
     auto in = s.lines.buffered();
     if (in.empty()) {
-      if (!co_await s.read_more(s.st.svc.cfg.smtp.data_timeout)) {
+      if (!co_await s.read_more(s.st.svc.cfg.smtp.data_timeout) || floor.too_slow(s, s.lines.buffered().size())) {
+        s.reset_transaction();  // drops the sink and its spooled chunks now
         co_return next::close;
       }
       continue;

@@ -32,8 +32,7 @@ asio::awaitable<next> on_data(session& s, const proto::data_args&) {
   s.reply_raw("354 End data with <CR><LF>.<CR><LF>\r\n", 354);
   proto::data_reader reader(s.st.svc.cfg.smtp.max_message_size);
   std::string decoded;
-  const auto started = std::chrono::steady_clock::now();
-  std::uint64_t received = 0;
+  rate_floor floor;
   for (;;) {
     auto in = s.lines.buffered();
     if (in.empty()) {
@@ -41,16 +40,7 @@ asio::awaitable<next> on_data(session& s, const proto::data_args&) {
         s.log.info("smtp.data_aborted", {{"received", reader.size()}});
         co_return next::close;  // the sink's destructor removes the spool
       }
-      // A2: a client trickling content holds a connection and a spool; past
-      // the grace period it must average min_data_rate octets per second.
-      received += s.lines.buffered().size();
-      const auto elapsed = std::chrono::steady_clock::now() - started;
-      if (s.st.opts.min_data_rate > 0 && elapsed > s.st.opts.min_data_rate_grace &&
-          received * 1000 < s.st.opts.min_data_rate *
-                                static_cast<std::uint64_t>(
-                                    std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count())) {
-        s.log.info("smtp.too_slow", {{"received", received}});
-        s.reply(proto::make_reply(421, "4.4.2", s.st.hostname + " Error: timeout exceeded (client too slow)"));
+      if (floor.too_slow(s, s.lines.buffered().size())) {
         co_return next::close;
       }
       continue;
