@@ -10,7 +10,11 @@
 #include "../queue/dsn.hpp"
 #include "events.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -28,6 +32,26 @@ proto::reply storage_reply(const boost::system::error_code& ec) {
     return proto::make_reply(452, "4.3.1", "Insufficient system storage, try again later", ec.message());
   }
   return proto::make_reply(451, "4.3.0", "Temporary storage failure, try again later", ec.message());
+}
+
+// Writes `data` to the local spool and the queue body, whichever exist.
+boost::system::error_code write_both(storage::spool* sp, storage::queue_writer* qb, std::string_view data) {
+  if (sp) {
+    if (auto r = sp->write(data); !r) {
+      return r.error();
+    }
+  }
+  if (qb) {
+    if (auto r = qb->write(data); !r) {
+      return r.error();
+    }
+  }
+  return {};
+}
+
+boost::system::error_code errno_code(int e) {
+  return e == ENOSPC || e == EDQUOT ? storage::make_error_code(storage::error::disk_full)
+                                    : storage::make_error_code(storage::error::io_error);
 }
 
 std::string clean_token(std::string_view s) {
@@ -247,6 +271,60 @@ header_facts scan_headers(std::string_view head) {
 
 message_sink::message_sink(session& s) : s_(s), filter_(s.st.hostname) {}
 
+// An unlinked file: nothing is left behind whatever happens to the session.
+struct message_sink::overflow_file {
+  int fd = -1;
+  std::uint64_t size = 0;
+  ~overflow_file() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  static int open(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+      std::string name = dir + "/.held-XXXXXX";  // a file system without O_TMPFILE
+      fd = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd >= 0) {
+        ::unlink(name.c_str());
+      }
+    }
+    return fd;
+  }
+  boost::system::error_code append(std::string_view data) {
+    while (!data.empty()) {
+      const auto n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(size));
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return errno_code(errno);
+      }
+      size += static_cast<std::uint64_t>(n);
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+  }
+  // Copies the whole file to the spool and the queue body in large pieces.
+  boost::system::error_code copy_to(storage::spool* sp, storage::queue_writer* qb) const {
+    std::string buf(write_batch, '\0');
+    for (std::uint64_t at = 0; at < size;) {
+      const auto n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return errno_code(n < 0 ? errno : EIO);
+      }
+      if (auto ec = write_both(sp, qb, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+        return ec;
+      }
+      at += static_cast<std::uint64_t>(n);
+    }
+    return {};
+  }
+};
+
 message_sink::~message_sink() = default;
 
 asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open(session& s) {
@@ -363,13 +441,8 @@ asio::awaitable<void> message_sink::write(std::string_view data) {
   }
   if (holding_) {
     held_.append(content);
-    if (held_.size() > hold_limit) {
-      const auto spf_res = co_await spf();
-      const auto ar = "Authentication-Results: " + s_.st.hostname + ";\r\n\tspf=" + spf_res.result +
-                      (spf_res.domain.empty() ? "" : (spf_res.helo_identity ? " smtp.helo=" : " smtp.mailfrom=") +
-                                                         clean_token(spf_res.domain)) +
-                      "\r\n";
-      co_await release(ar);
+    if (held_.size() > (overflow_ ? write_batch : hold_limit)) {
+      co_await spill();
     }
     co_return;
   }
@@ -388,26 +461,51 @@ asio::awaitable<auth::spf_result> message_sink::spf() {
   co_return co_await st.svc.workers.run(check);
 }
 
+asio::awaitable<void> message_sink::spill() {
+  if (held_.empty() || write_error_) {
+    co_return;
+  }
+  auto& st = s_.st;
+  const bool first = !overflow_;
+  if (first) {
+    overflow_ = std::make_unique<overflow_file>();
+    dkim_pass_ = st.verifier->start();
+  }
+  auto* of = overflow_.get();
+  auto* pass = dkim_pass_.get();
+  const auto& dir = st.spill_dir;
+  const auto& data = held_;
+  auto write = [of, pass, first, &dir, &data]() -> boost::system::error_code {
+    if (first && (of->fd = overflow_file::open(dir)) < 0) {
+      return errno_code(errno);
+    }
+    pass->feed(data);  // may ask DNS for the key at the end of the header
+    return of->append(data);
+  };
+  write_error_ = co_await st.svc.workers.run(write);
+  held_.clear();
+}
+
 asio::awaitable<void> message_sink::release(const std::string& auth_results) {
   holding_ = false;
   auto* sp = spool_.get();
   auto* qb = qbody_.get();
+  const auto* of = overflow_.get();
   const auto local = local_trace_ + auth_results;
   const auto queued = queue_trace_ + auth_results;
-  auto write_trace = [sp, qb, &local, &queued]() -> boost::system::error_code {
-    if (sp) {
-      if (auto r = sp->write(local); !r) {
-        return r.error();
-      }
+  auto write_trace = [sp, qb, of, &local, &queued]() -> boost::system::error_code {
+    if (auto ec = write_both(sp, nullptr, local)) {
+      return ec;
     }
-    if (qb) {
-      if (auto r = qb->write(queued); !r) {
-        return r.error();
-      }
+    if (auto ec = write_both(nullptr, qb, queued)) {
+      return ec;
     }
-    return {};
+    return of ? of->copy_to(sp, qb) : boost::system::error_code();
   };
-  write_error_ = co_await s_.st.svc.workers.run(write_trace);
+  if (!write_error_) {
+    write_error_ = co_await s_.st.svc.workers.run(write_trace);
+  }
+  overflow_.reset();
   pending_ = std::move(held_);
   held_.clear();
   held_.shrink_to_fit();
@@ -424,19 +522,8 @@ asio::awaitable<void> message_sink::flush_pending() {
   auto* sp = spool_.get();
   auto* qb = qbody_.get();
   const auto& data = pending_;
-  write_error_ = co_await s_.st.svc.workers.run([sp, qb, &data]() -> boost::system::error_code {
-    if (sp) {
-      if (auto r = sp->write(data); !r) {
-        return r.error();
-      }
-    }
-    if (qb) {
-      if (auto r = qb->write(data); !r) {
-        return r.error();
-      }
-    }
-    return {};
-  });
+  auto write = [sp, qb, &data]() { return write_both(sp, qb, data); };
+  write_error_ = co_await s_.st.svc.workers.run(write);
   pending_.clear();
 }
 
@@ -515,9 +602,20 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
   if (holding_) {
     // RFC 7208 / 6376 / 7489 checks; DNS on the worker pool.
     const auto spf_res = co_await spf();
-    const auto& held = held_;
-    auto verify = [&st, &held]() { return st.verifier->verify(held); };
-    const auto dkim_res = co_await st.svc.workers.run(verify);
+    auth::dkim_verdict dkim_res;
+    if (overflow_) {
+      co_await spill();  // the rest of the content
+      if (write_error_) {
+        co_return storage_reply(write_error_);
+      }
+      auto* pass = dkim_pass_.get();
+      auto finish = [pass]() { return pass->finish(); };
+      dkim_res = co_await st.svc.workers.run(finish);
+    } else {
+      const auto& held = held_;
+      auto verify = [&st, &held]() { return st.verifier->verify(held); };
+      dkim_res = co_await st.svc.workers.run(verify);
+    }
     std::set<std::string> from_domains;
     for (const auto& f : facts.from) {
       if (auto parts = common::split_address(f)) {

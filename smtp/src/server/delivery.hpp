@@ -8,6 +8,7 @@
 
 #include "session.hpp"
 #include "../auth/checks.hpp"
+#include "../auth/dkim.hpp"
 
 #include <map>
 #include <memory>
@@ -60,11 +61,18 @@ class message_sink {
   std::unique_ptr<storage::queue_writer> qbody_;
   std::string pending_;
   std::string head_;              // the first bytes of the content, for header checks
-  // Inbound mail on port 25 is held in memory (up to hold_limit) until its
-  // end so that the SPF/DKIM/DMARC results can go in front of it; larger
-  // messages get the SPF result only (README, "Not done yet").
+  // Spills held content past hold_limit to `overflow_` and feeds it to the
+  // DKIM pass (worker pool).
+  asio::awaitable<void> spill();
+  // Inbound mail on port 25 is held until its end so that the SPF/DKIM/DMARC
+  // results can go in front of it: in memory up to hold_limit, then in an
+  // unlinked file next to the queue while DKIM is computed as it streams;
+  // release() copies it behind the trace fields.
   bool holding_ = false;
   std::string held_;
+  struct overflow_file;
+  std::unique_ptr<overflow_file> overflow_;
+  std::unique_ptr<auth::dkim_verifier::pass> dkim_pass_;
   std::string local_trace_;       // Return-Path + Received for local copies
   std::string queue_trace_;       // Received for the queue copy
   auth::results_filter filter_;

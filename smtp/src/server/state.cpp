@@ -190,6 +190,7 @@ server_state::server_state(services s, server_options o) : svc(std::move(s)), op
   qo.path = path;
   qo.fsync = svc.cfg.storage.fsync;
   queue = storage::open_queue(qo);
+  spill_dir = path;
   const auto& smtp = svc.cfg.smtp;
   signer = make_dkim_signer(smtp);
   dns = opts.dns ? opts.dns : make_caching_resolver(make_cares_resolver(smtp.dns_servers));

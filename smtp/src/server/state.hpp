@@ -87,6 +87,7 @@ struct server_state {
   server_options opts;
   std::string hostname;
   std::unique_ptr<storage::outbound_queue> queue;
+  std::string spill_dir;  // port-25 content past the in-memory hold (the queue's directory)
   std::vector<network> trusted;
   auth_penalties penalties;
   rate_limiter connection_rate{std::chrono::minutes(1)};   // per IP
