@@ -790,24 +790,25 @@ class ldap_directory_impl final : public ldap_directory {
     if (!members) {
       return members.error();
     }
-    list_info info;
-    info.address = l->address;
-    info.display_name = l->display_name;
-    info.unit = l->unit;
-    info.policy = l->policy;
+    auto info = list_summary(*l);
     info.members = std::move(*members);
-    info.posters = l->posters;
+    info.member_count = info.members.size();
     return info;
   }
 
   result<void> add_list_member(const actor& who, std::string_view list, std::string_view member) override {
-    auto l = writable_list(who, list);
+    actor_ctx ctx;
+    auto l = writable_list(who, list, &ctx);
     if (!l) {
       return l.error();
     }
     auto m = member_dn(member);
     if (!m) {
       return m.error();
+    }
+    // A unit administrator's lists take their own units' people only.
+    if (auto d = require_read(ctx, *m); !d) {
+      return fail(error::denied, "member: " + std::string(member) + " is outside the units this account administers");
     }
     for (const auto& d : l->member_dns) {
       if (lower(d) == lower(*m)) {
@@ -875,6 +876,81 @@ class ldap_directory_impl final : public ldap_directory {
     invalidate_lookups();
     audit(who, "list.delete", l->address);
     return {};
+  }
+
+  result<list_info> modify_list(const actor& who, std::string_view list, const list_changes& c) override {
+    actor_ctx ctx;
+    auto l = writable_list(who, list, &ctx);
+    if (!l) {
+      return l.error();
+    }
+    std::vector<ldap::mod> mods;
+    if (c.display_name) {
+      if (!valid_text(*c.display_name, 256)) {
+        return fail(error::invalid_argument, "name: must be 1-256 bytes of UTF-8 without control characters");
+      }
+      mods.push_back({LDAP_MOD_REPLACE, "displayName", {*c.display_name}});
+    }
+    if (c.policy) {
+      mods.push_back({LDAP_MOD_REPLACE, "homthuListPostPolicy", {std::string(policy_name(*c.policy))}});
+    }
+    if (c.posters) {
+      // Posters are matched against the authenticated sender's primary
+      // address (smtp rcpt), so each must be an account, stored by that
+      // address whatever alias was given.
+      std::vector<std::string> addrs;
+      for (const auto& p : *c.posters) {
+        auto t = fetch_record(p);
+        if (!t) {
+          if (t.error() == error::not_found) {
+            return fail(error::invalid_argument, "posters: no such account: " + p);
+          }
+          return t.error();
+        }
+        if (auto d = require_read(ctx, t->acct.dn); !d) {
+          return fail(error::denied, "posters: " + p + " is outside the units this account administers");
+        }
+        if (std::find(addrs.begin(), addrs.end(), t->acct.address) == addrs.end()) {
+          addrs.push_back(t->acct.address);
+        }
+      }
+      mods.push_back({LDAP_MOD_REPLACE, "homthuListPoster", addrs});
+    }
+    if (!mods.empty()) {
+      if (auto w = write_result(pool_->modify(l->dn, mods), "list-modify " + l->dn); !w) {
+        return w.error();
+      }
+      invalidate_lookups();
+      audit(who, "list.modify", l->address);
+    }
+    return show_list(who, l->address);
+  }
+
+  result<std::vector<list_info>> list_lists(const actor& who) override {
+    auto ctx = context_of(who);
+    if (!ctx) {
+      return ctx.error();
+    }
+    if (ctx->r == role::none) {
+      return fail(error::denied, "listing lists needs an administrator or auditor role");
+    }
+    std::vector<std::string> bases = ctx->scope;
+    if (bases.empty()) {
+      bases.push_back(base_);
+    }
+    std::vector<list_info> out;
+    for (const auto& b : bases) {
+      auto r = pool_->search(b, LDAP_SCOPE_SUBTREE, "(&(objectClass=groupOfNames)(objectClass=homthuMailList))",
+                             entry_attrs, 500);
+      if (!r) {
+        return r.error();
+      }
+      for (const auto& e : *r) {
+        out.push_back(list_summary(to_list(e)));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const list_info& a, const list_info& b) { return a.address < b.address; });
+    return out;
   }
 
   result<new_app_password> add_app_password(const actor& who, std::string_view target, std::string_view label,
@@ -1032,6 +1108,48 @@ class ldap_directory_impl final : public ldap_directory {
     }
     auto c = context_from_record(*t);
     return info_of(c);
+  }
+
+  result<std::vector<role_holder>> list_role_holders(const actor& who, role r) override {
+    auto ctx = context_of(who);
+    if (!ctx) {
+      return ctx.error();
+    }
+    if (ctx->r == role::none) {
+      return fail(error::denied, "listing administrators needs an administrator or auditor role");
+    }
+    std::string filter = r == role::none
+                             ? "(&(objectClass=inetOrgPerson)(homthuRole=*))"
+                             : "(&(objectClass=inetOrgPerson)(homthuRole=" + escape_filter_value(to_string(r)) + "))";
+    auto found = pool_->search(base_, LDAP_SCOPE_SUBTREE, filter, entry_attrs, 500);
+    if (!found) {
+      return found.error();
+    }
+    std::vector<role_holder> out;
+    for (const auto& e : *found) {
+      auto rec = to_record(e);
+      auto held = context_from_record(rec);
+      if (held.r == role::none || (r != role::none && held.r != r)) {
+        continue;
+      }
+      // Scoped callers see holders who live in their units or administer
+      // some unit in them (a district's clerk administering its communes).
+      bool visible = in_scope(*ctx, rec.acct.dn);
+      for (std::size_t i = 0; !visible && i < held.scope.size(); ++i) {
+        visible = in_scope(*ctx, held.scope[i]);
+      }
+      if (!visible) {
+        continue;
+      }
+      role_holder h;
+      h.r = held.r;
+      h.units = info_of(held).units;
+      h.acct = std::move(rec.acct);
+      out.push_back(std::move(h));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const role_holder& a, const role_holder& b) { return a.acct.address < b.acct.address; });
+    return out;
   }
 
  private:
@@ -1235,6 +1353,19 @@ class ldap_directory_impl final : public ldap_directory {
       l.posters.push_back(lower(a));
     }
     return l;
+  }
+
+  // A list without its member addresses; members counted by DN.
+  list_info list_summary(const list_record& l) const {
+    list_info info;
+    info.address = l.address;
+    info.display_name = l.display_name;
+    info.unit = l.unit;
+    info.policy = l.policy;
+    info.posters = l.posters;
+    info.member_count = static_cast<std::size_t>(std::count_if(
+        l.member_dns.begin(), l.member_dns.end(), [&](const std::string& d) { return lower(d) != lower(base_); }));
+    return info;
   }
 
   result<list_record> fetch_list(std::string_view address) {
@@ -1573,7 +1704,7 @@ class ldap_directory_impl final : public ldap_directory {
     return t;
   }
 
-  result<list_record> writable_list(const actor& who, std::string_view list) {
+  result<list_record> writable_list(const actor& who, std::string_view list, actor_ctx* ctx_out = nullptr) {
     auto ctx = context_of(who);
     if (!ctx) {
       return ctx.error();
@@ -1584,6 +1715,9 @@ class ldap_directory_impl final : public ldap_directory {
     }
     if (auto d = require_write(*ctx, l->dn); !d) {
       return d.error();
+    }
+    if (ctx_out) {
+      *ctx_out = *ctx;
     }
     return l;
   }

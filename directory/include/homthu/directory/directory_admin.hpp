@@ -8,6 +8,9 @@
 //                   (homthuAdminUnit; their own unit when none is named)
 //   auditor         reads only (within homthuAdminUnit when set)
 //   everyone        their own password and app passwords
+// A unit administrator adds to lists only members (and posters) that are
+// accounts or lists in their own units: a list is theirs, other units'
+// people are not theirs to subscribe.
 // homthuctl, run with the service credentials, acts as actor::system().
 //
 // Thread-safe; calls block (LDAP round trips, Argon2id), like directory.
@@ -95,8 +98,24 @@ struct list_info {
   std::string display_name;
   std::string unit;                // empty for province-wide lists (ou=lists)
   post_policy policy = post_policy::authenticated;
-  std::vector<std::string> members;  // addresses
+  std::vector<std::string> members;  // addresses (empty from list_lists)
   std::vector<std::string> posters;
+  std::size_t member_count = 0;      // members, however many are listed above
+};
+
+// A change to a list; absent fields stay as they are. `posters` replaces
+// the whole set (addresses of accounts, who may post under `moderators`).
+struct list_changes {
+  std::optional<std::string> display_name;
+  std::optional<post_policy> policy;
+  std::optional<std::vector<std::string>> posters;
+};
+
+// An account holding an administrator or auditor role.
+struct role_holder {
+  account acct;
+  role r = role::none;
+  std::vector<std::string> units;  // unit ids in its scope; empty for province-wide
 };
 
 // The reason of the last invalid_argument, denied or exists returned on this
@@ -140,6 +159,12 @@ class directory_admin {
   virtual result<void> remove_list_member(const actor& who, std::string_view list,
                                           std::string_view member) = 0;
   virtual result<void> delete_list(const actor& who, std::string_view list) = 0;
+  // Name, posting policy, posters. Posters, like members added by a unit
+  // administrator, must be accounts the actor may read.
+  virtual result<list_info> modify_list(const actor& who, std::string_view list, const list_changes& c) = 0;
+  // Every list the actor may read, sorted by address; members are counted,
+  // not listed (the province-wide list has every account).
+  virtual result<std::vector<list_info>> list_lists(const actor& who) = 0;
 
   virtual result<new_app_password> add_app_password(const actor& who, std::string_view account,
                                                     std::string_view label, bool smtp_only) = 0;
@@ -153,6 +178,10 @@ class directory_admin {
   virtual result<std::vector<unit_info>> list_units(const actor& who) = 0;
   // Roles of an account, for `user show` and the console.
   virtual result<actor_info> roles_of(const actor& who, std::string_view account) = 0;
+  // Accounts holding role `r` (every role with role::none) that the actor
+  // may see: with a scope of their own, those whose entry or administered
+  // units lie in it. Sorted by address. Needs an administrator or auditor.
+  virtual result<std::vector<role_holder>> list_role_holders(const actor& who, role r) = 0;
 };
 
 }  // namespace homthu::directory
