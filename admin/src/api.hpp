@@ -112,7 +112,27 @@ boost::asio::awaitable<response> queue_get(call& c);
 boost::asio::awaitable<response> delivery_log_search(call& c);
 boost::asio::awaitable<response> mail_flow(call& c);
 boost::asio::awaitable<response> queue_retry(call& c);
+boost::asio::awaitable<response> delivery_failures(call& c);
+boost::asio::awaitable<response> lists_list(call& c);
+boost::asio::awaitable<response> list_patch(call& c);
+boost::asio::awaitable<response> admins_list(call& c);
+boost::asio::awaitable<response> unit_admin_grant(call& c);
+boost::asio::awaitable<response> unit_admin_revoke(call& c);
+boost::asio::awaitable<response> totp_begin(call& c);
+boost::asio::awaitable<response> totp_confirm(call& c);
+boost::asio::awaitable<response> totp_disable(call& c);
+boost::asio::awaitable<response> totp_reset(call& c);
 boost::asio::awaitable<response> queue_delete(call& c);
+
+// Second factor (api_totp.cpp). Whether the account has one (nullopt: the
+// store cannot answer); at sign-in, after the password: nullopt to go on,
+// or the refusal (401 asking for the code, or a wrong or reused code, which
+// counts as a failed sign-in); forgetting it when the account is deleted.
+boost::asio::awaitable<std::optional<bool>> totp_enabled(admin_state& st, const std::string& account_id);
+boost::asio::awaitable<std::optional<response>> check_second_factor(call& c, const std::string& account_id,
+                                                                    const std::string& login,
+                                                                    const boost::json::object& body);
+boost::asio::awaitable<void> forget_second_factor(admin_state& st, const std::string& account_id);
 
 // The accounts visible to the caller (below `unit` when not empty), from
 // the cache or the directory. Errors as a reply.

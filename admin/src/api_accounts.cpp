@@ -8,6 +8,10 @@
 
 #include "homthu/common/address.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <algorithm>
 
 namespace homthu::admin {
@@ -59,26 +63,82 @@ json::array string_array(const std::vector<std::string>& v) {
 
 }  // namespace
 
+namespace {
+
+struct index_load {
+  directory::result<directory::account_page> page;
+  std::string detail;
+};
+
+// Lists the accounts `who` may read below `unit` (on the worker pool) and
+// folds their search text.
+asio::awaitable<std::variant<account_cache::list, index_load>> load_index(admin_state& st, const directory::actor& who,
+                                                                          const std::string& unit) {
+  auto* d = st.dir_admin;
+  directory::account_query q;
+  q.unit = unit;
+  auto list_fn = [d, &who, &q] {
+    index_load out{d->list_accounts(who, q), {}};
+    if (!out.page) {
+      out.detail = directory::last_error_detail();
+    }
+    return out;
+  };
+  auto got = co_await st.svc.workers.run(list_fn);
+  if (!got.page) {
+    co_return std::move(got);
+  }
+  auto v = std::make_shared<std::vector<indexed_account>>();
+  v->reserve(got.page->accounts.size());
+  for (auto& a : got.page->accounts) {
+    auto text = search_text(a);
+    v->push_back({std::move(a), std::move(text)});
+  }
+  co_return account_cache::list(v);
+}
+
+struct refresh_job {
+  directory::actor who;
+  std::string key;
+  std::string unit;
+};
+
+// Replaces a list that is past its freshness while readers keep using it.
+// A refusal (the actor lost their role or scope) drops it; an unreachable
+// directory keeps it until it ages out. Takes ownership of `raw` (passed by
+// pointer: GCC 12 mishandles class-type coroutine arguments, see
+// worker_pool.hpp).
+asio::awaitable<void> refresh_index(admin_state& st, refresh_job* raw) {
+  std::unique_ptr<refresh_job> job(raw);
+  auto gen = st.accounts.generation();
+  auto got = co_await load_index(st, job->who, job->unit);
+  if (auto* l = std::get_if<account_cache::list>(&got)) {
+    st.accounts.refreshed(job->key, *l, clock_type::now(), gen);
+  } else if (std::get<index_load>(got).page.error() == directory::error::unavailable) {
+    st.accounts.refreshed(job->key, nullptr, clock_type::now(), gen);
+  } else {
+    st.accounts.drop(job->key);
+  }
+}
+
+}  // namespace
+
 asio::awaitable<std::variant<account_cache::list, response>> visible_accounts(call& c, const std::string& unit) {
   auto key = c.who.account_id + "|" + unit;
   auto now = clock_type::now();
   if (auto l = c.st.accounts.get(key, now)) {
+    if (c.st.accounts.claim_refresh(key, now)) {
+      auto ex = co_await asio::this_coro::executor;
+      auto job = std::make_unique<refresh_job>(refresh_job{c.actor, key, unit});
+      asio::co_spawn(ex, refresh_index(c.st, job.release()), asio::detached);
+    }
     co_return l;
   }
-  auto* d = c.st.dir_admin;
-  directory::account_query q;
-  q.unit = unit;
-  auto page = co_await run_dir(c, [d, &a = c.actor, &q] { return d->list_accounts(a, q); });
-  if (!page.r) {
-    co_return dir_error_reply(page.r.error(), page.detail);
+  auto got = co_await load_index(c.st, c.actor, unit);
+  if (auto* fail = std::get_if<index_load>(&got)) {
+    co_return dir_error_reply(fail->page.error(), fail->detail);
   }
-  auto v = std::make_shared<std::vector<indexed_account>>();
-  v->reserve(page.r->accounts.size());
-  for (auto& a : page.r->accounts) {
-    auto text = search_text(a);
-    v->push_back({std::move(a), std::move(text)});
-  }
-  account_cache::list l = v;
+  auto l = std::get<account_cache::list>(got);
   c.st.accounts.put(key, l, now);
   co_return l;
 }
@@ -196,6 +256,8 @@ asio::awaitable<response> account_get(call& c) {
   auto o = account_json(*acct);
   o["role"] = std::string(directory::to_string(roles.r->r));
   o["admin_units"] = string_array(roles.r->units);
+  auto totp = co_await totp_enabled(st, acct->id);
+  o["totp"] = totp ? json::value(*totp) : json::value(nullptr);
   auto usage = co_await st.svc.workers.run([&st, &aid = acct->id] { return st.svc.store.usage(aid); });
   json::object u;
   if (usage) {
@@ -327,6 +389,8 @@ asio::awaitable<response> account_delete(call& c) {
     st.sessions.remove_account(acct->id);
     c.audit_target = acct->address;
     st.accounts.remove(acct->id);
+    // A later account with the same id must not inherit the second factor.
+    co_await forget_second_factor(st, acct->id);
   } else {
     st.accounts.clear();
   }

@@ -1,13 +1,15 @@
 // /api/v1/delivery-log ("where did my mail go": every hop of the messages
-// matching a sender, recipient, Message-ID or time range) and
-// /api/v1/stats/mail-flow (the dashboard's charts), both read from
-// storage's delivery log. Trusts nothing from the query string (bounded,
+// matching a sender, recipient, Message-ID or time range),
+// /api/v1/delivery-log/failures (the dashboard's latest bounces and
+// deferrals) and /api/v1/stats/mail-flow (the dashboard's charts), all read
+// from storage's delivery log. Trusts nothing from the query string (bounded,
 // validated text and numbers). Province administrators and auditors see
 // every row; a unit administrator sees the rows whose sender or recipient is
 // an address (or alias) of an account they may read — the same list the
 // account search uses, so the two cannot disagree.
 #include "api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <unordered_set>
 
@@ -193,6 +195,58 @@ asio::awaitable<response> mail_flow(call& c) {
   o["range"] = range;
   o["bucket_ms"] = bucket;
   o["buckets"] = std::move(buckets);
+  co_return json_reply(o);
+}
+
+// The latest bounced and deferred hops of the last 7 days the caller may
+// see, newest first: a search whose row filter keeps only failures (the
+// same scope filter as the search, so a unit administrator sees their
+// units' failures only).
+asio::awaitable<response> delivery_failures(call& c) {
+  auto* log = c.st.svc.delivery_log;
+  if (!log) {
+    co_return json_error(503, "the delivery log is not available in this server");
+  }
+  auto limit = query_number(c.req.query, "limit", 10, 1, 50);
+  if (!limit) {
+    co_return field_reply({"limit", "limit: a whole number, 1 to 50"});
+  }
+  auto scope = co_await scope_of(c);
+  if (auto* r = std::get_if<response>(&scope)) {
+    co_return *r;
+  }
+  auto in_scope = filter_of(std::get<address_set>(scope));
+  storage::delivery_query q;
+  q.since_ms = now_ms() - 7 * 24 * 3'600'000LL;
+  q.limit = *limit;
+  q.visible = [in_scope](const storage::delivery_event& e) {
+    return (e.kind == storage::delivery_kind::bounced || e.kind == storage::delivery_kind::deferred) &&
+           (!in_scope || in_scope(e));
+  };
+  auto page = co_await c.st.svc.workers.run([log, &q] { return log->search(q); });
+  if (!page) {
+    co_return dir_error_reply(page.error(), "");
+  }
+  std::vector<const storage::delivery_event*> rows;
+  for (const auto& m : page->messages) {
+    for (const auto& e : m.events) {
+      rows.push_back(&e);
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->id > b->id; });
+  json::array arr;
+  for (const auto* e : rows) {
+    if (arr.size() >= *limit) {
+      break;
+    }
+    auto o = event_json(*e);
+    o["sender"] = e->sender;
+    o["message_id"] = e->message_id;
+    o["trace"] = e->trace;
+    arr.push_back(std::move(o));
+  }
+  json::object o;
+  o["failures"] = std::move(arr);
   co_return json_reply(o);
 }
 

@@ -2,7 +2,9 @@
 // GET /api/v1/me. Passwords are checked by the directory (service::admin:
 // app passwords are not accepted here) and never logged or truncated (W5).
 // Each sign-in creates a new session id whatever cookie came with it (W2),
-// in a __Host- cookie: Secure, HttpOnly, SameSite=Strict, Path=/.
+// in a __Host- cookie: Secure, HttpOnly, SameSite=Strict, Path=/. An
+// account with a second factor also sends its current TOTP code ("code");
+// see api_totp.cpp.
 #include "api.hpp"
 
 #include "homthu/common/log.hpp"
@@ -23,7 +25,7 @@ bool is_json(const request& req) {
   return it != req.headers.end() && common::to_lower_ascii(it->second).rfind("application/json", 0) == 0;
 }
 
-json::object me_json(const principal& p) {
+json::object me_json(const principal& p, std::optional<bool> totp) {
   json::object o;
   json::object a;
   a["id"] = p.account_id;
@@ -39,6 +41,8 @@ json::object me_json(const principal& p) {
   if (!p.csrf.empty()) {
     o["csrf"] = p.csrf;
   }
+  // null when the second-factor store cannot answer
+  o["totp"] = totp ? json::value(*totp) : json::value(nullptr);
   return o;
 }
 
@@ -106,6 +110,10 @@ asio::awaitable<response> session_create(call& c) {
   if (info->r == directory::role::none) {
     co_return json_error(403, "this account has no administrator role");
   }
+  auto second = co_await check_second_factor(c, acct.id, login, body);
+  if (second) {
+    co_return *second;
+  }
   st.limiter.success(login);
   // No session fixation: whatever session the browser had is dropped.
   if (auto it2 = c.req.headers.find("cookie"); it2 != c.req.headers.end()) {
@@ -127,7 +135,8 @@ asio::awaitable<response> session_create(call& c) {
   p.role = s.role;
   p.units = s.units;
   p.csrf = s.csrf;
-  auto r = json_reply(me_json(p));
+  auto totp = co_await totp_enabled(st, p.account_id);
+  auto r = json_reply(me_json(p, totp));
   r.headers["Set-Cookie"] = session_cookie(s.id, static_cast<long>(st.svc.cfg.admin.session_absolute.count()));
   co_return r;
 }
@@ -140,6 +149,9 @@ asio::awaitable<response> session_delete(call& c) {
   co_return r;
 }
 
-asio::awaitable<response> me(call& c) { co_return json_reply(me_json(c.who)); }
+asio::awaitable<response> me(call& c) {
+  auto totp = co_await totp_enabled(c.st, c.who.account_id);
+  co_return json_reply(me_json(c.who, totp));
+}
 
 }  // namespace homthu::admin

@@ -1,7 +1,9 @@
-// /api/v1/units (the tree with account counts) and /api/v1/lists
-// (distribution lists: members, who may post). Authorisation in
-// directory_admin; lists are reached by address because the directory
-// offers no enumeration of lists yet.
+// /api/v1/units (the tree with account counts), /api/v1/admins and
+// /api/v1/units/{id}/admins (who administers which unit; province
+// administrators grant and revoke the unit-administrator role) and
+// /api/v1/lists (distribution lists: members, posting policy, posters).
+// Authorisation in directory_admin: a unit administrator sees and changes
+// lists in their units only, and adds only their units' people to them.
 #include "api.hpp"
 
 #include "homthu/common/address.hpp"
@@ -39,21 +41,26 @@ std::optional<directory::post_policy> parse_policy(std::string_view s) {
   return std::nullopt;
 }
 
-json::object list_json(const directory::list_info& l) {
+json::array strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& x : v) {
+    a.emplace_back(x);
+  }
+  return a;
+}
+
+// with_members false: the summary of list_lists (members counted only).
+json::object list_json(const directory::list_info& l, bool with_members = true) {
   json::object o;
   o["address"] = l.address;
   o["name"] = l.display_name;
   o["unit"] = l.unit;
   o["policy"] = std::string(policy_name(l.policy));
-  json::array m, p;
-  for (const auto& x : l.members) {
-    m.emplace_back(x);
+  if (with_members) {
+    o["members"] = strings(l.members);
   }
-  for (const auto& x : l.posters) {
-    p.emplace_back(x);
-  }
-  o["members"] = std::move(m);
-  o["posters"] = std::move(p);
+  o["member_count"] = l.member_count;
+  o["posters"] = strings(l.posters);
   return o;
 }
 
@@ -198,6 +205,176 @@ asio::awaitable<response> list_member_remove(call& c) {
   response out;
   out.status = 204;
   co_return out;
+}
+
+asio::awaitable<response> lists_list(call& c) {
+  auto* d = c.st.dir_admin;
+  auto r = co_await run_dir(c, [d, &a = c.actor] { return d->list_lists(a); });
+  if (!r.r) {
+    co_return dir_error_reply(r.r.error(), r.detail);
+  }
+  json::array arr;
+  for (const auto& l : *r.r) {
+    arr.push_back(list_json(l, false));
+  }
+  json::object o;
+  o["lists"] = std::move(arr);
+  co_return json_reply(o);
+}
+
+// PATCH /lists/{address}: name, policy, posters (the whole set).
+asio::awaitable<response> list_patch(call& c) {
+  auto parsed = parse_object(c.req.body);
+  if (auto* fe = std::get_if<field_error>(&parsed)) {
+    co_return field_reply(*fe);
+  }
+  const auto& b = std::get<json::object>(parsed);
+  if (auto fe = only_fields(b, {"name", "policy", "posters"})) {
+    co_return field_reply(*fe);
+  }
+  auto name = get_string(b, "name", 256, false);
+  auto policy = get_string(b, "policy", 32, false);
+  auto posters = get_string_list(b, "posters", 200);
+  for (const field_error* fe :
+       {std::get_if<field_error>(&name), std::get_if<field_error>(&policy), std::get_if<field_error>(&posters)}) {
+    if (fe) {
+      co_return field_reply(*fe);
+    }
+  }
+  directory::list_changes ch;
+  ch.display_name = std::get<0>(name);
+  if (ch.display_name && ch.display_name->empty()) {
+    co_return field_reply({"name", "name: must not be empty"});
+  }
+  if (auto p = std::get<0>(policy)) {
+    ch.policy = parse_policy(*p);
+    if (!ch.policy) {
+      co_return field_reply({"policy", "policy: one of anyone, authenticated, members, moderators"});
+    }
+  }
+  if (auto& ps = std::get<0>(posters)) {
+    std::vector<std::string> full;
+    for (const auto& x : *ps) {
+      full.push_back(full_address(c, x));
+    }
+    ch.posters = std::move(full);
+  }
+  auto addr = full_address(c, c.params.at("address"));
+  c.audit_target = addr;
+  for (const auto& kv : b) {
+    c.audit_detail[kv.key()] = kv.value();
+  }
+  auto* d = c.st.dir_admin;
+  auto r = co_await run_dir(c, [d, &a = c.actor, &addr, &ch] { return d->modify_list(a, addr, ch); });
+  if (!r.r) {
+    co_return dir_error_reply(r.r.error(), r.detail);
+  }
+  co_return json_reply(list_json(*r.r));
+}
+
+// GET /admins?role=unit-admin: who holds a role, in the caller's scope.
+asio::awaitable<response> admins_list(call& c) {
+  auto role_name = c.req.query.count("role") ? c.req.query.at("role") : std::string{};
+  auto role = role_name.empty() ? std::optional(directory::role::none) : directory::parse_role(role_name);
+  if (!role || (!role_name.empty() && *role == directory::role::none)) {
+    co_return field_reply({"role", "role: province-admin, unit-admin or auditor"});
+  }
+  auto* d = c.st.dir_admin;
+  auto r = co_await run_dir(c, [d, &a = c.actor, &role] { return d->list_role_holders(a, *role); });
+  if (!r.r) {
+    co_return dir_error_reply(r.r.error(), r.detail);
+  }
+  json::array arr;
+  for (const auto& h : *r.r) {
+    json::object o;
+    o["id"] = h.acct.id;
+    o["address"] = h.acct.address;
+    o["name"] = h.acct.display_name;
+    o["unit"] = h.acct.unit;
+    o["enabled"] = h.acct.enabled;
+    o["role"] = std::string(directory::to_string(h.r));
+    o["units"] = strings(h.units);
+    arr.push_back(std::move(o));
+  }
+  json::object o;
+  o["admins"] = std::move(arr);
+  co_return json_reply(o);
+}
+
+namespace {
+
+// Grant (add) or revoke (remove) unit `id` in an account's unit-admin
+// role. The directory allows it to province administrators only; an
+// account holding another role is left alone (409): its roles are changed
+// with homthuctl, on purpose.
+asio::awaitable<response> change_unit_admin(call& c, const std::string& account, bool grant) {
+  auto* d = c.st.dir_admin;
+  const auto unit = c.params.at("id");
+  c.audit_target = unit;
+  c.audit_detail["account"] = account;
+  auto cur = co_await run_dir(c, [d, &a = c.actor, &account] { return d->roles_of(a, account); });
+  if (!cur.r) {
+    co_return dir_error_reply(cur.r.error(), cur.detail);
+  }
+  if (cur.r->r == directory::role::province_admin || cur.r->r == directory::role::auditor) {
+    co_return json_error(409, "this account is a " + std::string(directory::to_string(cur.r->r)) +
+                                  "; change its roles with homthuctl");
+  }
+  std::vector<std::string> units = cur.r->r == directory::role::unit_admin ? cur.r->units : std::vector<std::string>{};
+  auto at = std::find(units.begin(), units.end(), unit);
+  if (grant) {
+    if (at != units.end()) {
+      co_return json_error(409, "already an administrator of this unit");
+    }
+    units.push_back(unit);
+  } else {
+    if (at == units.end()) {
+      co_return json_error(404, "not an administrator of this unit");
+    }
+    units.erase(at);
+  }
+  std::vector<directory::role> roles;
+  if (!units.empty()) {
+    roles.push_back(directory::role::unit_admin);
+  }
+  auto r = co_await run_dir(c, [d, &a = c.actor, &account, &roles, &units] { return d->set_roles(a, account, roles, units); });
+  if (!r.r) {
+    co_return dir_error_reply(r.r.error(), r.detail);
+  }
+  auto& st = c.st;
+  auto acct = co_await st.svc.workers.run([&st, &account] { return st.svc.dir.find_account(account); });
+  if (acct) {
+    // Its sessions carry the old role; it signs in again with the new one.
+    st.sessions.remove_account(acct->id);
+    c.audit_detail["account"] = acct->address;
+  }
+  st.accounts.clear();
+  c.audit_detail["units"] = strings(units);
+  json::object o;
+  o["account"] = acct ? acct->address : account;
+  o["role"] = units.empty() ? "none" : "unit-admin";
+  o["units"] = strings(units);
+  co_return json_reply(o, grant ? 201 : 200);
+}
+
+}  // namespace
+
+asio::awaitable<response> unit_admin_grant(call& c) {
+  auto parsed = parse_object(c.req.body);
+  if (auto* fe = std::get_if<field_error>(&parsed)) {
+    co_return field_reply(*fe);
+  }
+  auto account = get_string(std::get<json::object>(parsed), "account", 320, true);
+  if (auto* fe = std::get_if<field_error>(&account)) {
+    co_return field_reply(*fe);
+  }
+  const std::string who = **std::get_if<std::optional<std::string>>(&account);
+  co_return co_await change_unit_admin(c, who, true);
+}
+
+asio::awaitable<response> unit_admin_revoke(call& c) {
+  const std::string who = c.params.at("account");
+  co_return co_await change_unit_admin(c, who, false);
 }
 
 }  // namespace homthu::admin

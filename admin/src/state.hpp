@@ -1,10 +1,11 @@
 #pragma once
 // What the admin server keeps between requests: sessions, the login
 // throttle, the durable records (audit log, API tokens), the account search
-// index, bulk-import jobs and metrics. Owned by admin::server; every member
+// index, second-factor secrets, bulk-import jobs and metrics. Owned by admin::server; every member
 // is thread-safe on its own.
 
 #include "auth.hpp"
+#include "totp_store.hpp"
 #include "homthu/admin/server.hpp"
 #include "homthu/directory/directory_admin.hpp"
 #include "homthu/storage/audit.hpp"
@@ -22,15 +23,28 @@ struct indexed_account {
 };
 
 // The accounts an actor may read (optionally below one unit), fetched from
-// the directory once and reused for a few seconds, so paging and typing in
-// the search box do not each list 9,000 entries from LDAP. Our own writes
-// clear it; changes made elsewhere (homthuctl) show after `ttl`.
+// the directory once and reused, so paging and typing in the search box do
+// not each list 9,000 entries from LDAP. A list is fresh for `fresh`; after
+// that it is still answered, up to `max_age`, while one background refresh
+// replaces it (claim_refresh / refreshed), so an administrator at work never
+// waits for the listing again. Our own writes patch it at once; changes made
+// elsewhere (homthuctl) show once a refresh has run after them.
 class account_cache {
  public:
   using list = std::shared_ptr<const std::vector<indexed_account>>;
-  explicit account_cache(std::chrono::seconds ttl) : ttl_(ttl) {}
+  account_cache(std::chrono::seconds fresh, std::chrono::seconds max_age) : fresh_(fresh), max_age_(max_age) {}
+  // The list under `key` while younger than max_age, else null.
   list get(const std::string& key, clock_type::time_point now);
   void put(const std::string& key, list l, clock_type::time_point now);
+  // True once per refresh: the caller should refresh `key` (it is past
+  // `fresh` and nobody else is refreshing it).
+  bool claim_refresh(const std::string& key, clock_type::time_point now);
+  // Counts our own changes; a refresh that started before one is stale.
+  std::uint64_t generation();
+  // The end of a claimed refresh: stores `l` (when not null and no change
+  // of ours happened since `gen`) and releases the claim.
+  void refreshed(const std::string& key, list l, clock_type::time_point now, std::uint64_t gen);
+  void drop(const std::string& key);
   // After our own change of one account: replace it in every cached list
   // that holds it, so the next search sees the change without relisting
   // the directory. Creations and moves change which lists hold an account,
@@ -47,9 +61,13 @@ class account_cache {
   struct entry {
     list l;
     clock_type::time_point at;
+    bool refreshing = false;
+    clock_type::time_point claimed;
   };
-  std::chrono::seconds ttl_;
+  std::chrono::seconds fresh_;
+  std::chrono::seconds max_age_;
   std::mutex mu_;
+  std::uint64_t generation_ = 0;
   std::map<std::string, entry> by_key_;
 };
 
@@ -88,7 +106,8 @@ struct admin_state {
   session_store sessions;
   login_limiter limiter;
   std::unique_ptr<storage::admin_records> records;
-  account_cache accounts{std::chrono::seconds(15)};
+  account_cache accounts{std::chrono::seconds(10), std::chrono::minutes(10)};
+  std::unique_ptr<totp_store> totp;
 
   std::mutex imports_mu;
   std::map<std::string, std::shared_ptr<import_job>> imports;

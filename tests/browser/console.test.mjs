@@ -1,10 +1,14 @@
 // End-to-end test of the admin console in headless Chromium (Debian's
-// /usr/bin/chromium driven by playwright-core): sign in, search, create an
-// account with a hostile display name, reset a password, import a CSV, and
-// check the refusals a unit administrator meets. Screenshots go to
-// $HOMTHU_ARTIFACTS. Run by tests/integration/test_browser_console.py,
-// which starts the daemon and passes the environment below.
+// /usr/bin/chromium driven by playwright-core): sign in, the dashboard's
+// charts and recent delivery failures, the delivery log of a message sent
+// before the test, search, create an account with a hostile display name,
+// reset a password, import a CSV, unit administrators on the units page, a
+// list's posting policy, the refusals a unit administrator meets, and TOTP
+// enrolment then sign-in with a code. Screenshots go to $HOMTHU_ARTIFACTS.
+// Run by tests/integration/test_browser_console.py, which starts the daemon,
+// sends the mail and passes the environment below.
 import { chromium } from 'playwright-core';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +26,26 @@ const searchName = env('HOMTHU_SEARCH_NAME');
 const searchFolded = env('HOMTHU_SEARCH_FOLDED');
 const searchAddress = env('HOMTHU_SEARCH_ADDRESS');
 const dept = env('HOMTHU_DEPT');
+const district = env('HOMTHU_DISTRICT');
+const mailSender = env('HOMTHU_MAIL_SENDER');
+const mailRcpt = env('HOMTHU_MAIL_RCPT');
+const mailMid = env('HOMTHU_MAIL_MID');
+const failMid = env('HOMTHU_FAIL_MID');
 const artifacts = env('HOMTHU_ARTIFACTS');
 fs.mkdirSync(artifacts, { recursive: true });
+
+// RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
+function totp(secretB32, atMs = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secretB32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const o = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
 
 let failures = 0;
 function check(cond, what) {
@@ -83,6 +105,74 @@ try {
   const active = Number(await page.textContent('#dash-active .n'));
   check(active > 0, `dashboard shows ${active} active accounts`);
   await shot(page, '02-dashboard');
+
+  // The mail-flow charts: SVG bars with a title, the message sent before
+  // the test counted in the last hour.
+  await page.waitForSelector('#chart-24h svg.chart rect.bar', { state: 'attached' });
+  const chart = await page.evaluate(() => {
+    const svg = document.querySelector('#chart-24h svg.chart');
+    const bars = [...svg.querySelectorAll('rect.bar')];
+    const values = bars.map((b) => Number((b.querySelector('title')?.textContent || '').split(': ').pop()));
+    // Drawn size on screen (CSS must not override the SVG geometry).
+    const px = bars.map((b) => b.getBoundingClientRect());
+    return { title: svg.querySelector(':scope > title')?.textContent, bars: bars.length,
+      tall: bars.filter((b) => Number(b.getAttribute('height')) > 0).length, max: Math.max(...values),
+      tallestPx: Math.max(...px.map((r) => r.height)), widestPx: Math.max(...px.map((r) => r.width)),
+      plotPx: svg.getBoundingClientRect().height,
+      week: document.querySelectorAll('#chart-7d svg.chart rect.bar').length };
+  });
+  check(chart.tallestPx > chart.plotPx / 8 && chart.widestPx < chart.plotPx / 4,
+    `bars are drawn as vertical bars (tallest ${chart.tallestPx.toFixed(1)} px, widest ${chart.widestPx.toFixed(1)} px)`);
+  check(chart.title === 'Lưu lượng thư 24 giờ qua (theo giờ)', `24-hour chart has its title (${chart.title})`);
+  check(chart.bars === 24 * 5 && chart.week === 7 * 5, `bars for every hour and day (${chart.bars}, ${chart.week})`);
+  check(chart.tall > 0 && chart.max > 0, `the mail sent shows as bars (${chart.tall} non-empty, max ${chart.max})`);
+
+  // Recent delivery failures: the bounce and the deferral, linked to the delivery log.
+  await page.waitForSelector('#failures-table');
+  const failText = await page.textContent('#failures-table');
+  check(failText.includes('reject-trinh-duyet@example.org') && failText.includes('Trả lại'), 'recent failures show the bounce');
+  check(failText.includes('defer-trinh-duyet@example.org') && failText.includes('Hoãn'), 'recent failures show the deferral');
+  check(failText.includes(mailSender), 'recent failures show the sender');
+  await shot(page, '10-dashboard-failures');
+  await page.locator('#failures-table tr', { hasText: 'reject-trinh-duyet@example.org' }).getByRole('link', { name: 'Tra cứu' }).click();
+  await page.waitForSelector(`.message-hops`);
+  check((await page.textContent('#dlog-results')).includes(`<${failMid}>`), 'a failure links to its message in the delivery log');
+
+  // "Where did my mail go": search the message sent before the test, see its hops.
+  await page.goto(`${base}/#/delivery-log`);
+  await page.waitForSelector('#dlog-form');
+  await page.getByLabel('Người gửi').fill(mailSender);
+  await page.getByLabel('Message-ID').fill(mailMid);
+  await page.getByRole('button', { name: 'Tìm', exact: true }).click();
+  await page.waitForFunction((mid) => document.querySelector('#dlog-results')?.textContent.includes(mid), mailMid);
+  const hops = await page.locator('#dlog-results .message-hops li').allTextContents();
+  check(hops.some((x) => x.includes('Đã nhận') && x.includes(mailRcpt)), 'delivery log shows the received hop');
+  check(hops.some((x) => x.includes('Đã phát') && x.includes(mailRcpt)), 'delivery log shows the delivered hop');
+  await shot(page, '11-delivery-log');
+
+  // Units: each district's administrator listed; the grant form for the province.
+  await page.getByRole('link', { name: 'Đơn vị' }).click();
+  await page.waitForSelector('#unit-tree');
+  const admins = await page.textContent(`#unit-tree li[data-unit="${district}"] > .unit-admins`);
+  check(admins.includes(`qt.${district}@thainguyen.gov.vn`), `units page lists the administrator of ${district}`);
+  check(await page.isVisible('#grant-form'), 'province administrator sees the grant form');
+  await shot(page, '12-units-admins');
+
+  // Lists: all of them, then one list's policy and posters set and kept.
+  await page.getByRole('link', { name: 'Nhóm thư' }).click();
+  await page.waitForSelector('#lists-table');
+  check((await page.textContent('#lists-table')).includes('toantinh@thainguyen.gov.vn'), 'all lists are listed');
+  await page.getByRole('link', { name: `${district}@thainguyen.gov.vn` }).click();
+  await page.waitForSelector('#list-settings');
+  await page.getByLabel('Ai được gửi').selectOption('moderators');
+  await page.getByLabel('Người được chỉ định gửi (địa chỉ, cách nhau bằng dấu phẩy)').fill(mailSender);
+  await page.getByRole('button', { name: 'Lưu' }).click();
+  await page.getByText('Đã lưu').waitFor();
+  await page.reload();
+  await page.waitForSelector('#list-settings');
+  check(await page.inputValue('#list-policy') === 'moderators' && (await page.inputValue('#list-posters')) === mailSender,
+    'list posting policy and posters saved');
+  await shot(page, '13-list-policy');
   const cookies = await context.cookies();
   const c = cookies.find((x) => x.name === '__Host-homthu');
   check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'session cookie is HttpOnly, Secure, SameSite=Strict');
@@ -166,6 +256,30 @@ try {
     return r.status;
   }, otherId);
   check(forged === 403, `a request without the CSRF token is refused (${forged})`);
+  // TOTP: enrol from the security page, then sign in with a code.
+  await p2.goto(`${base}/#/security`);
+  await p2.click('#totp-start');
+  await p2.waitForSelector('#totp-secret');
+  const secret = (await p2.textContent('#totp-secret')).replace(/\s/g, '');
+  check(/^[A-Z2-7]{32}$/.test(secret), 'TOTP secret shown in base32');
+  check((await p2.textContent('#totp-uri')).startsWith('otpauth://totp/'), 'otpauth:// URI shown');
+  await shot(p2, '14-totp-enrol');
+  const enrolledAt = Date.now();
+  await p2.fill('#totp-code', totp(secret, enrolledAt));
+  await p2.getByRole('button', { name: 'Xác nhận' }).click();
+  await p2.getByText('Đăng nhập hai bước đang bật').waitFor();
+  check(true, 'TOTP enrolment confirmed with a valid code');
+  await p2.getByRole('button', { name: 'Đăng xuất' }).click();
+  await p2.waitForSelector('#signin-form');
+  await signIn(p2, unitAdmin, password);
+  await p2.waitForSelector('#signin-code', { state: 'visible' });
+  check((await p2.textContent('#signin-form')).includes('đăng nhập hai bước'), 'sign-in asks for the code');
+  await p2.fill('#signin-code', totp(secret, enrolledAt + 30000));
+  await shot(p2, '15-signin-code');
+  await p2.getByRole('button', { name: 'Đăng nhập' }).click();
+  await p2.waitForSelector('#dash-active');
+  check(true, 'signed in with password and code');
+
   // Phone-sized layout renders the accounts page.
   await p2.setViewportSize({ width: 390, height: 800 });
   await p2.goto(`${base}/#/accounts`);

@@ -2,8 +2,24 @@
 integration tests: keeps the session cookie and CSRF token like the
 console does, and exposes status, headers and JSON of every answer."""
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
+import struct
+import time
+
+
+def totp(secret_b32, at=None):
+    """RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at Unix time
+    `at` (now by default): what an authenticator app shows."""
+    key = base64.b32decode(secret_b32.replace(" ", "") + "=" * (-len(secret_b32.replace(" ", "")) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    value = (struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % value
 
 
 class Response:
@@ -56,8 +72,11 @@ class Admin:
         finally:
             conn.close()
 
-    def sign_in(self, login, password):
-        r = self.request("POST", "/api/v1/session", {"login": login, "password": password})
+    def sign_in(self, login, password, code=None):
+        body = {"login": login, "password": password}
+        if code is not None:
+            body["code"] = code
+        r = self.request("POST", "/api/v1/session", body)
         if r.status == 200:
             cookie = r.header("Set-Cookie")
             self.cookie = cookie.split(";", 1)[0].split("=", 1)[1]

@@ -1,16 +1,23 @@
 """The admin REST API against the real daemon and a real slapd: sign-in and
 sessions, CSRF, every account/list/unit/import/audit/token endpoint, and the
 role boundaries (a unit administrator gets 403 outside their district, an
-auditor 403 on any change, no session 401)."""
+auditor 403 on any change, no session 401); unit administrators granted and
+revoked; lists enumerated, their policy and posters changed, members outside
+a unit administrator's district refused; the dashboard's recent delivery
+failures (mail bounced and deferred by a loopback aiosmtpd relay); the TOTP
+second factor (codes computed here with hmac/hashlib)."""
 
 import csv
 import io
+import smtplib
 import time
 import unittest
 import urllib.parse
+import uuid
 
-from admin_client import Admin
+from admin_client import Admin, totp
 from harness import Homthu
+from test_smtp import Sink
 
 q = urllib.parse.quote
 
@@ -18,7 +25,11 @@ q = urllib.parse.quote
 class AdminApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.h = Homthu(users=60)
+        # Remote mail goes to a loopback relay that refuses "reject*" and
+        # defers "defer*" recipients: the dashboard's failures.
+        cls.sink = Sink()
+        cls.sink.controller.start()
+        cls.h = Homthu(users=60, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n' % cls.sink.port)
         cls.h.start()
         cls.admin = Admin(cls.h)
         r = cls.admin.sign_in("admin@thainguyen.gov.vn", cls.h.password)
@@ -52,10 +63,11 @@ class AdminApi(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.h.stop()
+        cls.sink.controller.stop()
 
-    def unit_admin(self):
+    def unit_admin(self, district=None):
         c = Admin(self.h)
-        r = c.sign_in("qt.%s@thainguyen.gov.vn" % self.d_own, self.h.password)
+        r = c.sign_in("qt.%s@thainguyen.gov.vn" % (district or self.d_own), self.h.password)
         self.assertEqual(r.status, 200, r.body)
         return c
 
@@ -385,6 +397,189 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(self.admin.delete("/api/v1/lists/phong-hop").status, 204)
         self.assertEqual(self.admin.get("/api/v1/lists/phong-hop").status, 404)
 
+    def test_all_lists_in_scope(self):
+        r = self.admin.post("/api/v1/lists", {"address": "ds-tinh", "name": "Danh sách tỉnh", "unit": ""})
+        self.assertEqual(r.status, 201, r.body)
+        r = self.admin.post("/api/v1/lists", {"address": "ds-huyen", "name": "Danh sách huyện", "unit": self.d_own})
+        self.assertEqual(r.status, 201, r.body)
+        try:
+            self.assertEqual(self.admin.post("/api/v1/lists/ds-huyen/members",
+                                             {"member": self.own_acct["address"]}).status, 201)
+            lists = self.admin.get("/api/v1/lists").json()["lists"]
+            by_addr = {l["address"]: l for l in lists}
+            self.assertEqual([l["address"] for l in lists], sorted(by_addr))
+            self.assertIn("ds-tinh@thainguyen.gov.vn", by_addr)
+            self.assertIn("toantinh@thainguyen.gov.vn", by_addr)  # the demo's province-wide list
+            huyen = by_addr["ds-huyen@thainguyen.gov.vn"]
+            self.assertEqual((huyen["name"], huyen["unit"], huyen["member_count"]), ("Danh sách huyện", self.d_own, 1))
+            self.assertNotIn("members", huyen)  # counted, not listed
+            self.assertEqual(by_addr["ds-tinh@thainguyen.gov.vn"]["member_count"], 0)
+            self.assertGreaterEqual(by_addr["toantinh@thainguyen.gov.vn"]["member_count"], len(self.h.accounts))
+            # A unit administrator sees the lists of their district only.
+            mine = self.unit_admin().get("/api/v1/lists").json()["lists"]
+            self.assertIn("ds-huyen@thainguyen.gov.vn", [l["address"] for l in mine])
+            for l in mine:
+                self.assertEqual(self.district_of(l["unit"]), self.d_own, l)
+        finally:
+            self.admin.delete("/api/v1/lists/ds-tinh")
+            self.admin.delete("/api/v1/lists/ds-huyen")
+
+    def test_list_policy_and_posters(self):
+        r = self.admin.post("/api/v1/lists", {"address": "ban-bien-tap", "name": "Ban biên tập", "unit": self.d_own})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["policy"], "authenticated")
+        try:
+            r = self.admin.patch("/api/v1/lists/ban-bien-tap", {"policy": "moderators", "name": "Ban Biên Tập",
+                                                                "posters": [self.own_acct["address"].upper()]})
+            self.assertEqual(r.status, 200, r.body)
+            got = self.admin.get("/api/v1/lists/ban-bien-tap").json()
+            self.assertEqual((got["policy"], got["name"], got["posters"]),
+                             ("moderators", "Ban Biên Tập", [self.own_acct["address"]]))
+            r = self.admin.patch("/api/v1/lists/ban-bien-tap", {"policy": "everyone"})
+            self.assertEqual((r.status, r.json()["field"]), (400, "policy"))
+            r = self.admin.patch("/api/v1/lists/ban-bien-tap", {"posters": ["khong-co-ai@thainguyen.gov.vn"]})
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(self.admin.get("/api/v1/lists/ban-bien-tap").json()["posters"], [self.own_acct["address"]])
+            r = self.admin.patch("/api/v1/lists/ban-bien-tap", {"posters": []})
+            self.assertEqual(r.json()["posters"], [])
+            # The auditor reads it but cannot change it.
+            self.assertEqual(self.auditor().patch("/api/v1/lists/ban-bien-tap", {"policy": "anyone"}).status, 403)
+            self.assertEqual(self.admin.get("/api/v1/lists/ban-bien-tap").json()["policy"], "moderators")
+            log = self.admin.get("/api/v1/audit?action=list.modify&target=ban-bien-tap").json()["records"]
+            self.assertTrue(any(rec["outcome"] == "ok" and rec["detail"].get("policy") == "moderators" for rec in log))
+        finally:
+            self.admin.delete("/api/v1/lists/ban-bien-tap")
+
+    def test_unit_admin_cannot_add_members_or_posters_outside_their_district(self):
+        c = self.unit_admin()
+        r = c.post("/api/v1/lists", {"address": "to-cong-tac", "name": "Tổ công tác", "unit": self.d_own})
+        self.assertEqual(r.status, 201, r.body)
+        try:
+            self.assertEqual(c.post("/api/v1/lists/to-cong-tac/members", {"member": self.own_acct["address"]}).status, 201)
+            for outside in (self.other_acct["address"], "toantinh@thainguyen.gov.vn"):
+                r = c.post("/api/v1/lists/to-cong-tac/members", {"member": outside})
+                self.assertEqual(r.status, 403, outside)
+            r = c.patch("/api/v1/lists/to-cong-tac", {"policy": "moderators", "posters": [self.other_acct["address"]]})
+            self.assertEqual(r.status, 403, r.body)
+            got = self.admin.get("/api/v1/lists/to-cong-tac").json()
+            self.assertEqual(got["members"], [self.own_acct["address"]])
+            self.assertEqual((got["policy"], got["posters"]), ("authenticated", []))
+            # The province administrator may add anyone.
+            self.assertEqual(self.admin.post("/api/v1/lists/to-cong-tac/members",
+                                             {"member": self.other_acct["address"]}).status, 201)
+            # ... and the unit administrator may still take them off their list.
+            self.assertEqual(c.delete("/api/v1/lists/to-cong-tac/members/" + self.other_acct["address"]).status, 204)
+            log = self.admin.get("/api/v1/audit?action=list.member.add&target=to-cong-tac").json()["records"]
+            self.assertTrue(any(rec["outcome"] == "403" and rec["detail"]["member"] == self.other_acct["address"]
+                                for rec in log))
+        finally:
+            self.admin.delete("/api/v1/lists/to-cong-tac")
+
+    def test_unit_administrators_listed_granted_and_revoked(self):
+        admins = self.admin.get("/api/v1/admins?role=unit-admin").json()["admins"]
+        by_addr = {a["address"]: a for a in admins}
+        qt = by_addr["qt.%s@thainguyen.gov.vn" % self.d_own]
+        self.assertEqual((qt["role"], qt["units"]), ("unit-admin", [self.d_own]))
+        self.assertIn("qt.%s@thainguyen.gov.vn" % self.d_other, by_addr)
+        self.assertTrue(all(a["role"] == "unit-admin" for a in admins))
+        everyone = {a["address"]: a["role"] for a in self.admin.get("/api/v1/admins").json()["admins"]}
+        self.assertEqual(everyone["admin@thainguyen.gov.vn"], "province-admin")
+        self.assertEqual(everyone["giamsat@thainguyen.gov.vn"], "auditor")
+        self.assertEqual(self.admin.get("/api/v1/admins?role=boss").status, 400)
+        # A unit administrator sees the administrators of their district, not the others.
+        mine = [a["address"] for a in self.unit_admin().get("/api/v1/admins?role=unit-admin").json()["admins"]]
+        self.assertIn("qt.%s@thainguyen.gov.vn" % self.d_own, mine)
+        self.assertNotIn("qt.%s@thainguyen.gov.vn" % self.d_other, mine)
+
+        commune = next(u["id"] for u in self.units.values() if u["parent"] == self.d_other)
+        r = self.admin.post("/api/v1/accounts", {"address": "can-bo-xa", "name": "Cán Bộ Xã", "unit": commune,
+                                                 "password": "Mat-khau-can-bo-2026"})
+        self.assertEqual(r.status, 201, r.body)
+        try:
+            self.assertEqual(Admin(self.h).sign_in("can-bo-xa@thainguyen.gov.vn", "Mat-khau-can-bo-2026").status, 403)
+            # Only a province administrator grants.
+            r = self.unit_admin().post("/api/v1/units/%s/admins" % self.d_own, {"account": "can-bo-xa"})
+            self.assertEqual(r.status, 403, r.body)
+            r = self.admin.post("/api/v1/units/%s/admins" % commune, {"account": "can-bo-xa@thainguyen.gov.vn"})
+            self.assertEqual(r.status, 201, r.body)
+            self.assertEqual((r.json()["role"], r.json()["units"]), ("unit-admin", [commune]))
+            self.assertEqual(self.admin.post("/api/v1/units/%s/admins" % commune, {"account": "can-bo-xa"}).status, 409)
+            self.assertEqual(self.admin.post("/api/v1/units/khong-co/admins", {"account": "can-bo-xa"}).status, 404)
+            c = Admin(self.h)
+            r = c.sign_in("can-bo-xa@thainguyen.gov.vn", "Mat-khau-can-bo-2026")
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual((r.json()["role"], r.json()["units"]), ("unit-admin", [commune]))
+            self.assertEqual(c.get("/api/v1/accounts/" + self.own_acct["id"]).status, 403)
+            listed = {a["address"]: a for a in self.admin.get("/api/v1/admins?role=unit-admin").json()["admins"]}
+            self.assertEqual(listed["can-bo-xa@thainguyen.gov.vn"]["units"], [commune])
+            # The district's administrator sees who administers a commune of theirs.
+            other_view = self.unit_admin(self.d_other).get("/api/v1/admins?role=unit-admin").json()["admins"]
+            self.assertIn("can-bo-xa@thainguyen.gov.vn", [a["address"] for a in other_view])
+            # A province administrator or auditor keeps their role.
+            self.assertEqual(self.admin.post("/api/v1/units/%s/admins" % commune, {"account": "giamsat"}).status, 409)
+
+            r = self.admin.delete("/api/v1/units/%s/admins/can-bo-xa" % commune)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["role"], "none")
+            self.assertEqual(c.get("/api/v1/me").status, 401)  # its session ended with the role
+            self.assertEqual(Admin(self.h).sign_in("can-bo-xa@thainguyen.gov.vn", "Mat-khau-can-bo-2026").status, 403)
+            self.assertEqual(self.admin.delete("/api/v1/units/%s/admins/can-bo-xa" % commune).status, 404)
+            log = self.admin.get("/api/v1/audit?action=unit.admin.&target=%s" % commune).json()["records"]
+            actions = {(rec["action"], rec["outcome"]) for rec in log}
+            self.assertIn(("unit.admin.grant", "ok"), actions)
+            self.assertIn(("unit.admin.revoke", "ok"), actions)
+            self.assertTrue(all(rec["detail"]["account"] == "can-bo-xa@thainguyen.gov.vn"
+                                for rec in log if rec["outcome"] == "ok"))
+            log = self.admin.get("/api/v1/audit?action=unit.admin.grant&actor=qt.%s" % self.d_own).json()["records"]
+            self.assertTrue(any(rec["outcome"] == "403" for rec in log))
+        finally:
+            self.admin.delete("/api/v1/accounts/can-bo-xa")
+
+    # --- the dashboard's recent delivery failures ------------------------------------
+
+    def test_recent_delivery_failures(self):
+        a = self.own_acct
+        mid = "%s@failures.test" % uuid.uuid4().hex
+        rcpts = ["reject-bao-cao@example.org", "defer-bao-cao@example.org"]
+        msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: Bao cao\r\nMessage-ID: <%s>\r\n\r\nKinh gui.\r\n"
+               % (a["address"], rcpts[0], mid)).encode()
+        with smtplib.SMTP_SSL(self.h.host, self.h.port("smtps"), context=self.h.ssl_context(), timeout=30) as s:
+            s.login(a["address"], self.h.password)
+            self.assertEqual(s.sendmail(a["address"], rcpts, msg), {})
+        deadline = time.monotonic() + 60
+        mine = []
+        while time.monotonic() < deadline:
+            r = self.admin.get("/api/v1/delivery-log/failures?limit=50")
+            self.assertEqual(r.status, 200, r.body)
+            mine = [f for f in r.json()["failures"] if f["message_id"] == mid]
+            if {f["kind"] for f in mine} == {"bounced", "deferred"}:
+                break
+            time.sleep(0.3)
+        by_kind = {f["kind"]: f for f in mine}
+        self.assertEqual(set(by_kind), {"bounced", "deferred"}, mine)
+        bounced, deferred = by_kind["bounced"], by_kind["deferred"]
+        self.assertEqual((bounced["sender"], bounced["recipient"]), (a["address"], rcpts[0]))
+        self.assertIn("550", bounced["reply"])
+        self.assertEqual(deferred["recipient"], rcpts[1])
+        self.assertIn("451", deferred["reply"])
+        self.assertTrue(bounced["trace"])
+        self.assertGreater(bounced["time_ms"], 0)
+        # Newest first; nothing but failures.
+        every = self.admin.get("/api/v1/delivery-log/failures?limit=50").json()["failures"]
+        self.assertEqual([f["id"] for f in every], sorted((f["id"] for f in every), reverse=True))
+        self.assertTrue(all(f["kind"] in ("bounced", "deferred") for f in every))
+        self.assertEqual(len(self.admin.get("/api/v1/delivery-log/failures?limit=1").json()["failures"]), 1)
+        self.assertEqual(self.admin.get("/api/v1/delivery-log/failures?limit=abc").status, 400)
+        # Scoped like the delivery log: the sender's district sees them, another district does not.
+        own = [f["message_id"] for f in self.unit_admin().get("/api/v1/delivery-log/failures?limit=50").json()["failures"]]
+        self.assertIn(mid, own)
+        other = self.unit_admin(self.d_other).get("/api/v1/delivery-log/failures?limit=50").json()["failures"]
+        self.assertNotIn(mid, [f["message_id"] for f in other])
+        self.assertIn(mid, [f["message_id"] for f in self.auditor().get("/api/v1/delivery-log/failures").json()["failures"]])
+        # The link the dashboard offers finds the message in the delivery log.
+        found = self.admin.get("/api/v1/delivery-log?message_id=" + q(mid)).json()["messages"]
+        self.assertEqual([m["trace"] for m in found], [bounced["trace"]])
+
     # --- bulk import ---------------------------------------------------------------
 
     def test_bulk_import_report_confirm_result(self):
@@ -555,6 +750,138 @@ class Throttle(unittest.TestCase):
         self.assertIn("admin.login_throttled", self.h.log_text())
         self.assertIn("admin.login_failed", self.h.log_text())
         self.assertNotIn("wrong-password", self.h.log_text())
+
+
+class SecondFactor(unittest.TestCase):
+    """TOTP enrolment, sign-in, replay, reset and throttling, on a daemon of
+    its own (the throttle would lock the other tests out)."""
+
+    LIMIT = 5
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Homthu(users=20, config_extra="[admin]\nlogin_attempts_per_minute = %d\n" % cls.LIMIT)
+        cls.h.start()
+        cls.admin = Admin(cls.h)
+        assert cls.admin.sign_in("admin@thainguyen.gov.vn", cls.h.password).status == 200
+        qt = [a for a in cls.admin.get("/api/v1/admins?role=unit-admin").json()["admins"] if a["units"]]
+        cls.login = qt[0]["address"]
+        cls.uid = qt[0]["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+
+    def enrol(self, c):
+        """Starts and confirms an enrolment; returns the secret and the Unix
+        time whose code confirmed it (that step is spent)."""
+        r = c.post("/api/v1/me/totp")
+        self.assertEqual(r.status, 201, r.body)
+        secret = r.json()["secret"]
+        at = time.time()
+        r = c.post("/api/v1/me/totp/confirm", {"code": totp(secret, at)})
+        self.assertEqual(r.status, 200, r.body)
+        return secret, at
+
+    @staticmethod
+    def wrong_code(secret, at):
+        near = {totp(secret, at + d) for d in (-60, -30, 0, 30, 60, 90)}
+        return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+    def test_totp_second_factor(self):
+        pw = self.h.password
+        u = Admin(self.h)
+        self.assertEqual(u.sign_in(self.login, pw).status, 200)
+        self.assertIs(u.get("/api/v1/me").json()["totp"], False)
+
+        # Enrolment: a secret shown once, confirmed by a valid code.
+        r = u.post("/api/v1/me/totp")
+        self.assertEqual(r.status, 201, r.body)
+        started = r.json()
+        secret = started["secret"]
+        self.assertRegex(secret, r"^[A-Z2-7]{32}$")  # 160 bits
+        self.assertTrue(started["uri"].startswith("otpauth://totp/"))
+        self.assertIn("secret=" + secret, started["uri"])
+        self.assertIn("algorithm=SHA1&digits=6&period=30", started["uri"])
+        self.assertIs(u.get("/api/v1/me").json()["totp"], False)  # not before the confirmation
+        at = time.time()
+        r = u.post("/api/v1/me/totp/confirm", {"code": self.wrong_code(secret, at)})
+        self.assertEqual((r.status, r.json()["field"]), (400, "code"))
+        self.assertEqual(u.post("/api/v1/me/totp/confirm", {"code": totp(secret, at)}).status, 200)
+        self.assertIs(u.get("/api/v1/me").json()["totp"], True)
+        self.assertEqual(u.post("/api/v1/me/totp").status, 409)  # no silent replacement
+        self.assertIs(self.admin.get("/api/v1/accounts/" + self.uid).json()["totp"], True)
+        # Scripts cannot enrol or remove a second factor.
+        tok = self.admin.post("/api/v1/tokens", {"label": "totp", "scope": "write"}).json()["token"]
+        bot = Admin(self.h)
+        bot.token = tok
+        self.assertEqual(bot.post("/api/v1/me/totp").status, 403)
+        self.assertEqual(bot.delete("/api/v1/accounts/%s/totp" % self.uid).status, 403)
+
+        # Sign-in now asks for the code; the next step's code lets in, once.
+        c = Admin(self.h)
+        r = c.sign_in(self.login, pw)
+        self.assertEqual(r.status, 401)
+        self.assertIs(r.json()["totp_required"], True)
+        self.assertEqual(r.json()["field"], "code")
+        self.assertIsNone(c.cookie)
+        self.assertEqual(Admin(self.h).sign_in(self.login, "wrong-password-x", code=totp(secret)).status, 401)
+        code = totp(secret, at + 30)
+        r = c.sign_in(self.login, pw, code=code)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIs(r.json()["totp"], True)
+        r = Admin(self.h).sign_in(self.login, pw, code=code)  # replay: failure 2 of this minute
+        self.assertEqual(r.status, 401)
+        self.assertIs(r.json()["totp_required"], True)
+
+        # Disabling needs a current code; a unit administrator cannot reset others.
+        r = u.post("/api/v1/me/totp/disable", {"code": self.wrong_code(secret, time.time())})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(u.delete("/api/v1/accounts/admin/totp").status, 403)
+
+        # A province administrator resets it (audited); the sessions made with it end.
+        self.assertEqual(self.admin.delete("/api/v1/accounts/%s/totp" % self.uid).status, 204)
+        self.assertEqual(self.admin.delete("/api/v1/accounts/%s/totp" % self.uid).status, 404)
+        self.assertEqual(u.get("/api/v1/me").status, 401)
+        self.assertEqual(c.get("/api/v1/me").status, 401)
+        log = self.admin.get("/api/v1/audit?action=account.totp.reset").json()["records"]
+        self.assertEqual([(rec["actor"], rec["target"], rec["outcome"]) for rec in log if rec["outcome"] == "ok"],
+                         [("admin", self.login, "ok")])
+        u = Admin(self.h)
+        self.assertEqual(u.sign_in(self.login, pw).status, 200)  # password alone again
+
+        # Enrol again and turn it off with a current code.
+        secret2, at2 = self.enrol(u)
+        self.assertNotEqual(secret2, secret)
+        self.assertEqual(u.post("/api/v1/me/totp/disable", {"code": totp(secret2, at2)}).status, 400)  # spent
+        self.assertEqual(u.post("/api/v1/me/totp/disable", {"code": totp(secret2, at2 + 30)}).status, 204)
+        self.assertIs(u.get("/api/v1/me").json()["totp"], False)
+        self.assertEqual(Admin(self.h).sign_in(self.login, pw).status, 200)
+
+        # Sign-ins are audited with their second factor; secrets never reach the log.
+        log = self.admin.get("/api/v1/audit?action=session.create&target=%s" % self.login).json()["records"]
+        self.assertTrue(any(rec["outcome"] == "401" and rec["detail"].get("second_factor") for rec in log))
+        self.assertTrue(any(rec["outcome"] == "ok" and rec["detail"].get("second_factor") == "totp" for rec in log))
+        for s in (secret, secret2):
+            self.assertNotIn(s, self.h.log_text())
+            self.assertNotIn(s, str(log))
+
+        # Wrong codes count as failed sign-ins: with at most two failures
+        # (wrong password, replay) left in the window, wrong codes alone
+        # reach the limit, and then even the right code is turned away.
+        secret3, at3 = self.enrol(u)
+        refused = []
+        for _ in range(self.LIMIT + 1):
+            r = Admin(self.h).sign_in(self.login, pw, code=self.wrong_code(secret3, at3))
+            refused.append(r.status)
+            if r.status == 429:
+                break
+        self.assertEqual(refused[-1], 429, refused)
+        self.assertGreaterEqual(refused.count(401), self.LIMIT - 2, refused)
+        r = Admin(self.h).sign_in(self.login, pw, code=totp(secret3, at3 + 30))
+        self.assertEqual(r.status, 429, r.body)
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        self.assertIn("admin.login_failed", self.h.log_text())
 
 
 if __name__ == "__main__":

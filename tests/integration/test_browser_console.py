@@ -1,15 +1,22 @@
 """The admin console end to end in headless Chromium: runs
 tests/browser/console.test.mjs (playwright-core) against the real daemon.
-Screenshots are kept under $HOMTHU_BIN/../browser-artifacts. Skipped, and
-said so, when chromium, node or playwright-core is not installed."""
+Before it, mail is sent with smtplib (one local message, one that a loopback
+relay bounces and defers) so that the charts, the delivery log and the
+recent failures have something to show. Screenshots are kept under
+$HOMTHU_BIN/../browser-artifacts. Skipped, and said so, when chromium, node
+or playwright-core is not installed."""
 
 import os
 import shutil
+import smtplib
 import subprocess
+import time
 import unicodedata
 import unittest
+import uuid
 
 from harness import BIN, SOURCE, Homthu
+from test_smtp import Sink
 
 BROWSER_DIR = os.path.join(SOURCE, "tests", "browser")
 
@@ -32,7 +39,10 @@ def fold(s):
 @unittest.skipIf(missing(), missing())
 class BrowserConsole(unittest.TestCase):
     def test_console_end_to_end(self):
-        with Homthu(users=40) as h:
+        sink = Sink()
+        sink.controller.start()
+        self.addCleanup(sink.controller.stop)
+        with Homthu(users=40, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n' % sink.port) as h:
             units = {}
             # The unit tree from the demo generator: district of each account.
             from admin_client import Admin
@@ -58,6 +68,26 @@ class BrowserConsole(unittest.TestCase):
             ds = sorted(by_d, key=lambda d: -len(by_d[d]))
             named = next(a for a in h.accounts if fold(a["name"]) != a["name"].lower())
             dept = next(u["id"] for u in units.values() if u["kind"] == "department")
+
+            # Mail for the delivery log and the dashboard: a local message
+            # and one bounced (reject-*) and deferred (defer-*) by the relay.
+            sender, rcpt = by_d[ds[0]][0], by_d[ds[0]][1]
+            local_mid = "%s@trinh-duyet.test" % uuid.uuid4().hex
+            fail_mid = "%s@trinh-duyet.test" % uuid.uuid4().hex
+            with smtplib.SMTP_SSL(h.host, h.port("smtps"), context=h.ssl_context(), timeout=30) as s:
+                s.login(sender["address"], h.password)
+                for mid, to in ((local_mid, [rcpt["address"]]),
+                                (fail_mid, ["reject-trinh-duyet@example.org", "defer-trinh-duyet@example.org"])):
+                    s.sendmail(sender["address"], to, ("From: <%s>\r\nTo: <%s>\r\nSubject: Giay moi\r\n"
+                                                       "Message-ID: <%s>\r\n\r\nKinh gui.\r\n"
+                                                       % (sender["address"], to[0], mid)).encode())
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                kinds = {f["kind"] for f in admin.get("/api/v1/delivery-log/failures").json()["failures"]}
+                hops = admin.get("/api/v1/delivery-log?message_id=" + local_mid).json()["messages"]
+                if kinds == {"bounced", "deferred"} and hops and any(e["kind"] == "delivered" for e in hops[0]["events"]):
+                    break
+                time.sleep(0.3)
             artifacts = os.path.join(os.path.dirname(BIN.rstrip("/")), "browser-artifacts")
             env = dict(os.environ,
                        HOMTHU_ADMIN_URL="https://localhost:%d" % h.port("admin"),
@@ -68,6 +98,11 @@ class BrowserConsole(unittest.TestCase):
                        HOMTHU_SEARCH_FOLDED=fold(named["name"]),
                        HOMTHU_SEARCH_ADDRESS=named["address"],
                        HOMTHU_DEPT=dept,
+                       HOMTHU_DISTRICT=ds[0],
+                       HOMTHU_MAIL_SENDER=sender["address"],
+                       HOMTHU_MAIL_RCPT=rcpt["address"],
+                       HOMTHU_MAIL_MID=local_mid,
+                       HOMTHU_FAIL_MID=fail_mid,
                        HOMTHU_ARTIFACTS=artifacts)
             r = subprocess.run(["node", os.path.join(BROWSER_DIR, "console.test.mjs")], env=env,
                                capture_output=True, text=True, timeout=300)

@@ -69,19 +69,34 @@ function signinPage() {
   const login = field(t('signin.login'), { name: 'login', autocomplete: 'username', required: true });
   const pass = field(t('signin.password'), { name: 'password', type: 'password',
     autocomplete: 'current-password', required: true });
+  // The code field appears when the server says the account has a second factor.
+  const code = field(t('signin.code'), { id: 'signin-code', name: 'code', autocomplete: 'one-time-code',
+    inputmode: 'numeric', maxlength: 7 });
+  code.wrap.hidden = true;
   const err = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { id: 'signin-form' }, login.wrap, pass.wrap, err,
+  const form = h('form', { id: 'signin-form' }, login.wrap, pass.wrap, code.wrap, err,
     h('button', { type: 'submit' }, t('signin.submit')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
+    const body = { login: login.input.value.trim(), password: pass.input.value };
+    if (!code.wrap.hidden && code.input.value.trim()) body.code = code.input.value.trim();
     try {
-      me = await api('POST', '/session', { login: login.input.value.trim(), password: pass.input.value });
+      me = await api('POST', '/session', body);
       setCsrf(me.csrf);
       pass.input.value = '';
+      code.input.value = '';
       showChrome();
       location.hash = '#/dashboard';
     } catch (e) {
+      if (e instanceof ApiError && e.status === 401 && e.field === 'code') {
+        const asked = code.wrap.hidden || !body.code;
+        code.wrap.hidden = false;
+        code.input.value = '';
+        err.textContent = asked ? t('signin.code_needed') : t('signin.code_wrong');
+        code.input.focus();
+        return;
+      }
       err.textContent = e instanceof ApiError && e.status === 401 ? t('signin.failed') : errorText(e);
     }
   });
@@ -111,8 +126,44 @@ async function dashboardPage() {
     if (d.queue.oldest) cards.append(card(t('dash.queue_oldest'), new Date(d.queue.oldest * 1000).toLocaleString(), 'dash-oldest'));
   }
   const charts = h('div', { id: 'dash-charts' });
-  page('dash.title', cards, charts);
-  await flowCharts(charts);
+  const failures = h('section', { id: 'dash-failures' });
+  page('dash.title', cards, failures, charts);
+  await Promise.all([recentFailures(failures), flowCharts(charts)]);
+}
+
+// The latest bounces and deferrals the caller may see, each linking to the
+// delivery-log search for its message.
+async function recentFailures(box) {
+  let r;
+  try {
+    r = await api('GET', '/delivery-log/failures?limit=10');
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 503 || e.status === 403)) return;
+    throw e;
+  }
+  box.append(h('h2', {}, t('dash.failures')));
+  if (!r.failures.length) {
+    box.append(h('p', { class: 'muted' }, t('dash.no_failures')));
+    return;
+  }
+  const link = (f) => {
+    const p = new URLSearchParams();
+    if (f.message_id) p.set('message_id', f.message_id);
+    else if (f.trace) p.set('trace', f.trace);
+    else { p.set('sender', f.sender); p.set('recipient', f.recipient); }
+    return `#/delivery-log?${p}`;
+  };
+  const rows = r.failures.map((f) => h('tr', { class: `k-${f.kind}` },
+    h('td', {}, new Date(f.time_ms).toLocaleString()),
+    h('td', {}, f.sender || '<>'),
+    h('td', {}, f.recipient),
+    h('td', { class: 'kind' }, t(`dlog.kind.${f.kind}`)),
+    h('td', { class: 'hide-narrow' }, [f.reply, f.detail].filter(Boolean).join(' · ')),
+    h('td', {}, h('a', { href: link(f) }, t('dash.track')))));
+  box.append(h('div', { class: 'table-wrap' }, h('table', { id: 'failures-table' },
+    h('thead', {}, h('tr', {}, ['dash.f_time', 'dlog.sender', 'dlog.recipient', 'dash.f_outcome', 'dash.f_reason', 'dash.f_link']
+      .map((k, i) => h('th', { scope: 'col', class: i === 4 ? 'hide-narrow' : undefined }, t(k))))),
+    h('tbody', {}, rows))));
 }
 
 const flowSeries = () => ['received', 'delivered', 'relayed', 'deferred', 'bounced'].map((k) => [k, t(`flow.${k}`)]);
@@ -365,10 +416,22 @@ async function accountPage(id) {
     }
   }
 
+  let totpInfo = '';
+  if (a.totp) {
+    totpInfo = h('p', { id: 'acct-totp' }, t('totp.account_on'), ' ', me.role === 'province-admin'
+      ? h('button', { type: 'button', class: 'secondary', id: 'totp-reset', onclick: async () => {
+        if (!window.confirm(t('totp.reset_confirm', { address: a.address }))) return;
+        try {
+          await api('DELETE', `/accounts/${encodeURIComponent(a.id)}/totp`);
+          status(t('totp.reset_done', { address: a.address }));
+          route();
+        } catch (e) { say(errorText(e), 'error'); }
+      } }, t('totp.reset')) : '');
+  }
   page('accounts.detail',
     h('p', {}, h('strong', { id: 'acct-address' }, a.address), ' — ', h('span', { id: 'acct-name' }, a.name), ' — ',
       a.enabled ? t('accounts.enabled') : t('accounts.disabled'), ' — ', roleName(a.role)),
-    quotaInfo, msg,
+    totpInfo, quotaInfo, msg,
     h('div', { class: 'row' },
       h('section', {}, h('h2', {}, t('accounts.edit')), edit),
       canWrite ? h('section', {}, h('h2', {}, t('password.title')), pwForm, pwOut,
@@ -380,7 +443,26 @@ async function accountPage(id) {
 // ---- units -----------------------------------------------------------------
 
 async function unitsPage() {
-  const list = await units();
+  const [list, admins] = await Promise.all([units(),
+    api('GET', '/admins?role=unit-admin').then((r) => r.admins).catch((e) => {
+      if (e instanceof ApiError && e.status === 403) return [];
+      throw e;
+    })]);
+  const canGrant = me.role === 'province-admin';
+  const byUnit = new Map();
+  for (const a of admins) {
+    for (const u of a.units) {
+      if (!byUnit.has(u)) byUnit.set(u, []);
+      byUnit.get(u).push(a);
+    }
+  }
+  const revoke = (u, a) => h('button', { type: 'button', class: 'secondary small', onclick: async () => {
+    if (!window.confirm(t('units.revoke_confirm', { account: a.address, unit: u.name }))) return;
+    if (await guard(() => api('DELETE', `/units/${encodeURIComponent(u.id)}/admins/${encodeURIComponent(a.id)}`))) {
+      status(t('units.revoked', { account: a.address, unit: u.name }));
+      route();
+    }
+  } }, t('units.revoke'));
   const children = new Map();
   for (const u of list) {
     if (!children.has(u.parent)) children.set(u.parent, []);
@@ -389,59 +471,159 @@ async function unitsPage() {
   const build = (parent) => {
     const kids = children.get(parent) || [];
     if (!kids.length) return '';
-    return h('ul', {}, kids.map((u) => h('li', {},
-      h('a', { href: `#/accounts?unit=${encodeURIComponent(u.id)}` }, u.name), ' ',
-      h('span', { class: 'muted' }, t('units.count', { direct: u.accounts, total: u.total })),
-      build(u.id))));
+    return h('ul', {}, kids.map((u) => {
+      const mine = byUnit.get(u.id) || [];
+      return h('li', { 'data-unit': u.id },
+        h('a', { href: `#/accounts?unit=${encodeURIComponent(u.id)}` }, u.name), ' ',
+        h('span', { class: 'muted' }, t('units.count', { direct: u.accounts, total: u.total })),
+        mine.length ? h('div', { class: 'unit-admins' }, t('units.admins'), ': ',
+          mine.map((a) => h('span', { class: 'admin' }, h('a', { href: `#/accounts/${encodeURIComponent(a.id)}` }, a.name),
+            ` <${a.address}>`, canGrant ? [' ', revoke(u, a)] : ''))) : '',
+        build(u.id));
+    }));
   };
-  page('units.title', h('div', { class: 'tree', id: 'unit-tree' }, build('')));
+  let grant = '';
+  if (canGrant) {
+    const acct = field(t('units.grant_account'), { id: 'grant-account', autocomplete: 'off' });
+    const unit = field(t('accounts.unit'), { tag: 'select', id: 'grant-unit', options: unitOptions(list, false) });
+    grant = h('form', { class: 'inline', id: 'grant-form' }, acct.wrap, unit.wrap, h('button', { type: 'submit' }, t('units.grant')));
+    grant.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const r = await guard(() => api('POST', `/units/${encodeURIComponent(unit.input.value)}/admins`, { account: acct.input.value.trim() }));
+      if (r) {
+        status(t('units.granted', { account: r.account, unit: unitName(unit.input.value) }));
+        route();
+      }
+    });
+    grant = h('section', {}, h('h2', {}, t('units.grant_title')), h('p', { class: 'muted' }, t('units.grant_help')), grant);
+  }
+  page('units.title', grant, h('div', { class: 'tree', id: 'unit-tree' }, build('')));
 }
 
 // ---- lists -----------------------------------------------------------------
 
-async function listsPage(params) {
-  const addr = field(t('lists.address'), { id: 'list-address', value: params.get('address') || '' });
-  const find = h('form', { class: 'inline' }, addr.wrap, h('button', { type: 'submit' }, t('lists.open')));
-  find.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    location.hash = `#/lists?address=${encodeURIComponent(addr.input.value.trim())}`;
-  });
-  const body = h('div');
+const policies = ['authenticated', 'members', 'moderators', 'anyone'];
+const splitAddresses = (text) => text.split(/[\s,;]+/).filter(Boolean);
+
+async function listPage(address) {
+  const l = await api('GET', `/lists/${encodeURIComponent(address)}`);
   const canWrite = me.role !== 'auditor';
-  if (params.get('address')) {
-    const l = await guard(() => api('GET', `/lists/${encodeURIComponent(params.get('address'))}`));
-    if (l) {
-      const members = l.members.map((m) => h('li', {}, m, ' ', canWrite ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        await guard(() => api('DELETE', `/lists/${encodeURIComponent(l.address)}/members/${encodeURIComponent(m)}`));
-        route();
-      } }, t('common.remove')) : ''));
-      const member = field(t('lists.member'), { id: 'list-member' });
-      const add = h('form', { class: 'inline' }, member.wrap, h('button', { type: 'submit' }, t('common.add')));
-      add.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        if (await guard(() => api('POST', `/lists/${encodeURIComponent(l.address)}/members`, { member: member.input.value.trim() }))) route();
-      });
-      body.append(h('h2', {}, l.name, ' <', l.address, '>'),
-        h('p', {}, t('lists.policy'), ': ', t(`policy.${l.policy}`)),
-        h('h2', {}, t('lists.members', { n: l.members.length })), h('ul', {}, members), canWrite ? add : '');
-    }
-  }
+  const msg = h('div', { role: 'alert', id: 'list-msg' });
+  const say = (text, kind = 'ok') => { clear(msg).append(h('p', { class: kind }, text)); };
+  const base = `/lists/${encodeURIComponent(l.address)}`;
+  const members = l.members.map((m) => h('li', {}, m, ' ', canWrite ? h('button', { type: 'button', class: 'secondary small', onclick: async () => {
+    if (await guard(() => api('DELETE', `${base}/members/${encodeURIComponent(m)}`)) !== undefined) route();
+  } }, t('common.remove')) : ''));
+  const member = field(t('lists.member'), { id: 'list-member' });
+  const add = h('form', { class: 'inline', id: 'member-form' }, member.wrap, h('button', { type: 'submit' }, t('common.add')));
+  add.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('POST', `${base}/members`, { member: member.input.value.trim() });
+      route();
+    } catch (e) { say(errorText(e), 'error'); }
+  });
+  const name = field(t('lists.name'), { id: 'list-name', value: l.name });
+  const policy = field(t('lists.policy'), { tag: 'select', id: 'list-policy', options: policies.map((p) => [p, t(`policy.${p}`)]), value: l.policy });
+  const posters = field(t('lists.posters'), { tag: 'textarea', id: 'list-posters', rows: 3, value: l.posters.join(', ') });
+  const settings = h('form', { id: 'list-settings' }, name.wrap, policy.wrap, posters.wrap,
+    h('p', { class: 'muted' }, t('lists.posters_help')), canWrite ? h('button', { type: 'submit' }, t('common.save')) : '');
+  settings.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('PATCH', base, { name: name.input.value.trim(), policy: policy.input.value, posters: splitAddresses(posters.input.value) });
+      say(t('common.saved'));
+    } catch (e) { say(errorText(e), 'error'); }
+  });
+  if (!canWrite) for (const el of settings.querySelectorAll('input, select, textarea')) el.disabled = true;
+  page('lists.detail', h('p', {}, h('strong', { id: 'list-address' }, l.address), ' — ', l.unit ? unitName(l.unit) : t('lists.province_wide')),
+    msg, h('div', { class: 'row' },
+      h('section', {}, h('h2', {}, t('lists.settings')), settings),
+      h('section', {}, h('h2', {}, t('lists.members', { n: l.members.length })), h('ul', { id: 'list-members' }, members), canWrite ? add : '')),
+    h('p', {}, h('a', { href: '#/lists' }, t('lists.back'))));
+}
+
+async function listsPage(params) {
+  if (params.get('address')) return listPage(params.get('address'));
+  await units();
+  const r = await api('GET', '/lists');
+  const filter = field(t('lists.filter'), { type: 'search', id: 'lists-filter' });
+  const canWrite = me.role !== 'auditor';
+  const rows = r.lists.map((l) => h('tr', { 'data-text': `${l.address} ${l.name}`.toLowerCase() },
+    h('td', {}, h('a', { href: `#/lists?address=${encodeURIComponent(l.address)}` }, l.address)),
+    h('td', {}, l.name),
+    h('td', { class: 'hide-narrow' }, l.unit ? unitName(l.unit) : t('lists.province_wide')),
+    h('td', {}, t(`policy.${l.policy}`)),
+    h('td', {}, l.member_count)));
+  filter.input.addEventListener('input', () => {
+    const q = filter.input.value.trim().toLowerCase();
+    for (const row of rows) row.hidden = q !== '' && !row.dataset.text.includes(q);
+  });
+  const table = h('div', { class: 'table-wrap' }, h('table', { id: 'lists-table' },
+    h('thead', {}, h('tr', {}, ['lists.address', 'lists.name', 'accounts.unit', 'lists.policy', 'lists.count']
+      .map((k, i) => h('th', { scope: 'col', class: i === 2 ? 'hide-narrow' : undefined }, t(k))))),
+    h('tbody', {}, rows)));
   let create = '';
   if (canWrite) {
     const list = await units();
     const na = field(t('lists.address'), { id: 'newlist-address' });
     const nn = field(t('lists.name'), { id: 'newlist-name' });
     const nu = field(t('accounts.unit'), { tag: 'select', options: [['', t('lists.province_wide')], ...unitOptions(list, false)] });
-    const np = field(t('lists.policy'), { tag: 'select', options: ['authenticated', 'members', 'moderators', 'anyone'].map((p) => [p, t(`policy.${p}`)]) });
+    const np = field(t('lists.policy'), { tag: 'select', options: policies.map((p) => [p, t(`policy.${p}`)]) });
     create = h('form', {}, h('h2', {}, t('lists.create')), na.wrap, nn.wrap, nu.wrap, np.wrap, h('button', { type: 'submit' }, t('lists.create')));
     create.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const r = await guard(() => api('POST', '/lists', { address: na.input.value.trim(), name: nn.input.value.trim(),
+      const c = await guard(() => api('POST', '/lists', { address: na.input.value.trim(), name: nn.input.value.trim(),
         unit: nu.input.value, policy: np.input.value }));
-      if (r) location.hash = `#/lists?address=${encodeURIComponent(r.address)}`;
+      if (c) location.hash = `#/lists?address=${encodeURIComponent(c.address)}`;
     });
   }
-  page('lists.title', h('p', { class: 'muted' }, t('lists.hint')), find, body, create);
+  page('lists.title', h('p', { class: 'muted' }, t('lists.total', { n: r.lists.length })), filter.wrap, table, create);
+}
+
+// ---- second factor (TOTP) ----------------------------------------------------
+
+async function securityPage() {
+  const m = await api('GET', '/me');
+  const out = h('div', { id: 'totp-out', role: 'alert' });
+  const code = field(t('totp.code'), { id: 'totp-code', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 7 });
+  let body;
+  if (m.totp) {
+    const off = h('form', { class: 'inline', id: 'totp-disable' }, code.wrap, h('button', { type: 'submit', class: 'danger' }, t('totp.disable')));
+    off.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('POST', '/me/totp/disable', { code: code.input.value.trim() });
+        status(t('totp.disabled'));
+        route();
+      } catch (e) { clear(out).append(h('p', { class: 'error' }, errorText(e))); }
+    });
+    body = [h('p', { class: 'ok', id: 'totp-state' }, t('totp.on')), h('p', {}, t('totp.disable_help')), off];
+  } else {
+    const start = h('button', { type: 'button', id: 'totp-start', onclick: async () => {
+      let r;
+      try {
+        r = await api('POST', '/me/totp');
+      } catch (e) { clear(out).append(h('p', { class: 'error' }, errorText(e))); return; }
+      const confirmForm = h('form', { class: 'inline', id: 'totp-confirm' }, code.wrap, h('button', { type: 'submit' }, t('totp.confirm')));
+      confirmForm.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        try {
+          await api('POST', '/me/totp/confirm', { code: code.input.value.trim() });
+          status(t('totp.enabled'));
+          route();
+        } catch (e) { clear(out).append(h('p', { class: 'error' }, errorText(e))); }
+      });
+      clear(enrol).append(h('p', {}, t('totp.scan')),
+        h('p', {}, t('totp.secret')), h('p', { class: 'secret', id: 'totp-secret' }, r.secret.replace(/(.{4})/g, '$1 ').trim()),
+        h('p', {}, t('totp.uri')), h('p', { class: 'secret uri', id: 'totp-uri' }, r.uri),
+        h('p', { class: 'muted' }, t('totp.once')), confirmForm);
+      code.input.focus();
+    } }, t('totp.start'));
+    const enrol = h('div', { id: 'totp-enrol' }, start);
+    body = [h('p', { id: 'totp-state' }, t('totp.off')), h('p', { class: 'muted' }, t('totp.help')), enrol];
+  }
+  page('totp.title', ...body, out);
 }
 
 // ---- bulk import -------------------------------------------------------------
@@ -618,6 +800,7 @@ async function route() {
       case 'queue': return parts[1] ? queueMessagePage(decodeURIComponent(parts[1])) : queuePage();
       case 'delivery-log': return deliveryLogPage(params);
       case 'tokens': return tokensPage();
+      case 'security': return securityPage();
       default: return dashboardPage();
     }
   });

@@ -1,5 +1,6 @@
 // The search index kept between requests: our own changes show at once,
-// without relisting the directory, and lists expire.
+// without relisting the directory, stale lists are refreshed in the
+// background once, and lists expire.
 #include "../../../admin/src/fold.hpp"
 #include "../../../admin/src/state.hpp"
 
@@ -29,17 +30,49 @@ account_cache::list make(std::vector<account> v) {
 
 }  // namespace
 
-TEST(AccountCache, ExpiresAfterTtl) {
-  account_cache c(15s);
+TEST(AccountCache, ExpiresAfterMaxAge) {
+  account_cache c(10s, 600s);
   auto t0 = clock_type::now();
   c.put("admin|", make({acct("a", "A")}), t0);
-  EXPECT_TRUE(c.get("admin|", t0 + 14s));
-  EXPECT_FALSE(c.get("admin|", t0 + 15s));
+  EXPECT_TRUE(c.get("admin|", t0 + 599s));
+  EXPECT_FALSE(c.get("admin|", t0 + 600s));
   EXPECT_FALSE(c.get("other|", t0));
 }
 
+TEST(AccountCache, OneBackgroundRefreshAfterFresh) {
+  account_cache c(10s, 600s);
+  auto t0 = clock_type::now();
+  c.put("admin|", make({acct("a", "A")}), t0);
+  EXPECT_FALSE(c.claim_refresh("admin|", t0 + 9s));   // still fresh
+  EXPECT_TRUE(c.claim_refresh("admin|", t0 + 10s));   // stale: one reader starts a refresh
+  EXPECT_FALSE(c.claim_refresh("admin|", t0 + 11s));  // the others keep the old list
+  EXPECT_EQ(c.get("admin|", t0 + 11s)->size(), 1u);
+  auto gen = c.generation();
+  c.refreshed("admin|", make({acct("a", "A"), acct("b", "B")}), t0 + 12s, gen);
+  EXPECT_EQ(c.get("admin|", t0 + 12s)->size(), 2u);
+  EXPECT_FALSE(c.claim_refresh("admin|", t0 + 21s));  // fresh again from t0 + 12s
+  EXPECT_TRUE(c.claim_refresh("admin|", t0 + 22s));
+  EXPECT_FALSE(c.claim_refresh("other|", t0 + 22s));
+}
+
+TEST(AccountCache, RefreshStartedBeforeOurChangeIsDiscarded) {
+  account_cache c(10s, 600s);
+  auto t0 = clock_type::now();
+  c.put("admin|", make({acct("a", "An")}), t0);
+  ASSERT_TRUE(c.claim_refresh("admin|", t0 + 10s));
+  auto gen = c.generation();
+  c.update(acct("a", "An Mới"));  // our write lands while the listing runs
+  c.refreshed("admin|", make({acct("a", "An")}), t0 + 11s, gen);
+  EXPECT_EQ((*c.get("admin|", t0 + 11s))[0].acct.display_name, "An Mới");
+  EXPECT_TRUE(c.claim_refresh("admin|", t0 + 11s));  // the claim was released
+  c.refreshed("admin|", nullptr, t0 + 12s, c.generation());  // failed refresh keeps the list
+  EXPECT_TRUE(c.get("admin|", t0 + 12s));
+  c.drop("admin|");
+  EXPECT_FALSE(c.get("admin|", t0 + 12s));
+}
+
 TEST(AccountCache, UpdateReplacesInEveryListAndRefolds) {
-  account_cache c(15s);
+  account_cache c(10s, 600s);
   auto t0 = clock_type::now();
   c.put("admin|", make({acct("a", "An"), acct("b", "Bình")}), t0);
   c.put("qt|", make({acct("b", "Bình")}), t0);
@@ -53,7 +86,7 @@ TEST(AccountCache, UpdateReplacesInEveryListAndRefolds) {
 }
 
 TEST(AccountCache, RemoveAndCreated) {
-  account_cache c(15s);
+  account_cache c(10s, 600s);
   auto t0 = clock_type::now();
   c.put("admin|", make({acct("a", "A"), acct("c", "C")}), t0);
   c.put("admin|xa-tan-cuong", make({acct("c", "C")}), t0);
