@@ -212,6 +212,8 @@ int main(int argc, char** argv) {
     so.path = cfg.storage.path;
     so.encryption_key_file = cfg.storage.encryption_key_file;
     so.fsync = cfg.storage.fsync;
+    so.expunge_history_keep = cfg.storage.expunge_history_keep;
+    so.expunge_history_age = std::chrono::hours(24) * cfg.storage.expunge_history_days;
     store = homthu::storage::open_store(so);
     // Never fatal when slapd is down: the directory answers "unavailable"
     // (temporary failures) and reconnects by itself.

@@ -1,6 +1,8 @@
 #pragma once
 // The metadata schema (one database for every account; storage/README.md
-// explains why and gives the measurements).
+// explains why and gives the measurements). Columns added later
+// (mailboxes.first_recent_uid and expunge_floor, expunged.at) are added by
+// migrate() in sqlite_store.cpp, for new and old databases alike.
 
 namespace homthu::storage {
 
@@ -57,6 +59,7 @@ CREATE TABLE IF NOT EXISTS expunged(
   uid INTEGER NOT NULL,
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
   subject, from_, to_, cc, bcc, body,
   tokenize = 'unicode61 remove_diacritics 2');

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <cctype>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -210,13 +211,15 @@ mbox_row read_mbox(const db::statement& s) {
   return r;
 }
 
-// Databases made before \Recent was kept gain mailboxes.first_recent_uid
-// (RFC 3501 §2.3.2). Their existing messages are not recent; mailboxes made
-// afterwards start at 1, so everything delivered before the first SELECT is.
-void migrate_first_recent_uid(db::connection& c) {
+// Adds a column the schema gained after databases were first made, then
+// runs `fill` (in the same transaction) to give existing rows their value.
+// The check is the column's presence, since the schema has no version number.
+void add_column(db::connection& c, const char* table, const char* column, const std::string& decl,
+                const std::string& fill) {
   bool present = false;
   {
-    auto cols = c.prepare("SELECT 1 FROM pragma_table_info('mailboxes') WHERE name = 'first_recent_uid'");
+    auto cols = c.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    cols.bind(1, std::string_view(table)).bind(2, std::string_view(column));
     present = cols.step();
   }
   if (present) {
@@ -224,13 +227,28 @@ void migrate_first_recent_uid(db::connection& c) {
   }
   c.exec("BEGIN IMMEDIATE");
   try {
-    c.exec("ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1");
-    c.exec("UPDATE mailboxes SET first_recent_uid = uidnext");
+    c.exec(("ALTER TABLE " + std::string(table) + " ADD COLUMN " + column + " " + decl).c_str());
+    if (!fill.empty()) {
+      c.exec(fill.c_str());
+    }
     c.exec("COMMIT");
   } catch (...) {
     c.exec("ROLLBACK");
     throw;
   }
+}
+
+void migrate(db::connection& c) {
+  // \Recent (RFC 3501 §2.3.2): existing messages are not recent; mailboxes
+  // made afterwards start at 1, so everything delivered before the first
+  // SELECT is.
+  add_column(c, "mailboxes", "first_recent_uid", "INTEGER NOT NULL DEFAULT 1",
+             "UPDATE mailboxes SET first_recent_uid = uidnext");
+  // Expunge history trimming: when each entry was made, and per mailbox the
+  // highest MODSEQ trimmed. Existing entries count from the upgrade.
+  add_column(c, "expunged", "at", "INTEGER NOT NULL DEFAULT 0",
+             "UPDATE expunged SET at = " + std::to_string(now()));
+  add_column(c, "mailboxes", "expunge_floor", "INTEGER NOT NULL DEFAULT 0", {});
 }
 
 std::optional<std::int64_t> find_account(db::connection& c, const std::string& name) {
@@ -428,21 +446,72 @@ struct removed_message {
   std::int64_t blob_id;
 };
 
+// How much expunged-uid history each mailbox keeps for QRESYNC
+// (storage/README.md, "Expunge history").
+struct history_policy {
+  std::uint64_t keep = 100;       // the newest entries of a mailbox, whatever their age
+  std::int64_t max_age = 30 * 86400;  // seconds; younger entries are kept too
+};
+
+// Drops the entries of a mailbox's history that are both older than the
+// policy's age and not among its newest `keep`, and raises the mailbox's
+// expunge_floor to the highest MODSEQ dropped: changes since a MODSEQ below
+// the floor can no longer be listed exactly (changes_since then falls back,
+// RFC 7162 §3.2.5.2). Whole MODSEQ groups go together, so the floor never
+// splits one EXPUNGE. Costs O(keep + entries dropped) through the
+// (mailbox_id, modseq) index, so running it at every expunge is cheap.
+void trim_history(db::connection& c, std::int64_t mailbox_id, const history_policy& p) {
+  std::int64_t below = std::numeric_limits<std::int64_t>::max();
+  if (p.keep > 0) {
+    auto& s = c.cached("SELECT modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq DESC LIMIT 1 OFFSET ?");
+    db::reset_guard g(s);
+    s.bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(p.keep - 1));
+    if (!s.step()) {
+      return;  // no more than `keep` entries
+    }
+    below = s.i64(0);
+  }
+  // Oldest first; stop at the first entry still young enough. `at` grows
+  // with modseq, and if the clock stepped back this only keeps more.
+  const std::int64_t cutoff = now() - p.max_age;
+  std::int64_t upto = 0;
+  {
+    auto& s = c.cached("SELECT modseq, at FROM expunged WHERE mailbox_id = ? AND modseq < ? ORDER BY modseq");
+    db::reset_guard g(s);
+    s.bind(1, mailbox_id).bind(2, below);
+    while (s.step() && s.i64(1) <= cutoff) {
+      upto = s.i64(0);
+    }
+  }
+  if (upto == 0) {
+    return;
+  }
+  auto& d = c.cached("DELETE FROM expunged WHERE mailbox_id = ? AND modseq <= ?");
+  d.bind(1, mailbox_id).bind(2, upto);
+  d.run();
+  auto& u = c.cached("UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?) WHERE id = ?");
+  u.bind(1, upto).bind(2, mailbox_id);
+  u.run();
+}
+
 // Removes message rows, recording them in the expunged history (QRESYNC
-// VANISHED, RFC 7162 §3.2.10) under `modseq`, and fixes every counter.
+// VANISHED, RFC 7162 §3.2.10) under `modseq` unless `history` is null, and
+// fixes every counter.
 void remove_messages(db::connection& c, mbox_row& m, const std::vector<removed_message>& rows, std::uint64_t modseq,
-                     bool keep_history) {
+                     const history_policy* history) {
   if (rows.empty()) {
     return;
   }
   auto& del = c.cached("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
-  auto& hist = c.cached("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+  auto& hist = c.cached("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, at) VALUES(?, ?, ?, ?)");
+  const std::int64_t at = now();
   std::int64_t bytes = 0;
   for (const auto& r : rows) {
     del.bind(1, m.id).bind(2, static_cast<std::int64_t>(r.uid));
     del.run();
-    if (keep_history) {
+    if (history) {
       hist.bind(1, m.id).bind(2, static_cast<std::int64_t>(r.uid)).bind(3, static_cast<std::int64_t>(modseq));
+      hist.bind(4, at);
       hist.run();
     }
     adjust_refcount(c, r.blob_id, -1);
@@ -457,6 +526,9 @@ void remove_messages(db::connection& c, mbox_row& m, const std::vector<removed_m
   u.bind(3, static_cast<std::int64_t>(m.unseen)).bind(4, static_cast<std::int64_t>(m.size)).bind(5, m.id);
   u.run();
   adjust_account(c, m.account_id, -bytes, -static_cast<std::int64_t>(rows.size()));
+  if (history) {
+    trim_history(c, m.id, *history);
+  }
 }
 
 std::vector<removed_message> all_messages(db::connection& c, std::int64_t mailbox_id) {
@@ -471,7 +543,7 @@ std::vector<removed_message> all_messages(db::connection& c, std::int64_t mailbo
 }
 
 void drop_mailbox(db::connection& c, mbox_row& m, const std::string& account, std::vector<change_event>& events) {
-  remove_messages(c, m, all_messages(c, m.id), m.highest_modseq + 1, false);
+  remove_messages(c, m, all_messages(c, m.id), m.highest_modseq + 1, nullptr);
   auto d1 = c.prepare("DELETE FROM expunged WHERE mailbox_id = ?");
   d1.bind(1, m.id);
   d1.run();
@@ -662,13 +734,14 @@ class sqlite_store final : public store {
  public:
   explicit sqlite_store(const store_options& o)
       : opts_(o),
+        history_{o.expunge_history_keep, static_cast<std::int64_t>(o.expunge_history_age.count())},
         blobs_(o.path, o.encryption_key_file.empty() ? std::nullopt : std::optional(blob::load_key(o.encryption_key_file)),
                o.fsync),
         db_path_(o.path + "/mail.db"),
         watchers_(std::make_shared<watch_registry>()) {
     auto c = std::make_unique<db::connection>(db_path_, false, o.fsync);
     c->exec(schema_sql);
-    migrate_first_recent_uid(*c);
+    migrate(*c);
     readers_ = std::make_unique<reader_pool>(db_path_, o.fsync);
     auto w = watchers_;
     writer_ = std::make_unique<writer>(std::move(c), [w](const std::vector<change_event>& e) { w->publish(e); });
@@ -1129,7 +1202,7 @@ class sqlite_store final : public store {
         return {};
       }
       std::uint64_t modseq = m->highest_modseq + 1;
-      remove_messages(c, *m, rows, modseq, true);
+      remove_messages(c, *m, rows, modseq, &history_);
       events.push_back({change_event::kind::expunged, account, mailbox_id, modseq});
       return {};
     });
@@ -1210,7 +1283,7 @@ class sqlite_store final : public store {
           gone.push_back(r.r);
         }
         std::uint64_t smodseq = src->highest_modseq + 1;
-        remove_messages(c, *src, gone, smodseq, true);
+        remove_messages(c, *src, gone, smodseq, &history_);
         events.push_back({change_event::kind::expunged, account, src->id, smodseq});
       }
       return {};
@@ -1236,10 +1309,41 @@ class sqlite_store final : public store {
       while (s.step()) {
         out.changed.push_back(read_entry(s, 0));
       }
-      auto x = c.prepare("SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
-      x.bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(modseq));
+      std::int64_t floor = 0;
+      {
+        auto& f = c.cached("SELECT expunge_floor FROM mailboxes WHERE id = ?");
+        db::reset_guard g(f);
+        f.bind(1, mailbox_id);
+        if (f.step()) {
+          floor = f.i64(0);
+        }
+      }
+      out.expunge_floor = static_cast<std::uint64_t>(floor);
+      if (modseq >= out.expunge_floor) {
+        auto x = c.prepare("SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
+        x.bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(modseq));
+        while (x.step()) {
+          out.expunged.push_back(static_cast<std::uint32_t>(x.i64(0)));
+        }
+        return out;
+      }
+      // The history that would answer was trimmed. RFC 7162 §3.2.5.2 lets
+      // the server then report every uid the mailbox no longer holds:
+      // every uid below uidnext that has no message. The caller keeps the
+      // ones the client can know (known-uids, the UID FETCH set, its map).
+      out.expunged_exact = false;
+      auto x = c.prepare("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
+      x.bind(1, mailbox_id);
+      std::uint32_t next = 1;
       while (x.step()) {
-        out.expunged.push_back(static_cast<std::uint32_t>(x.i64(0)));
+        auto uid = static_cast<std::uint32_t>(x.i64(0));
+        for (; next < uid; ++next) {
+          out.expunged.push_back(next);
+        }
+        next = uid + 1;
+      }
+      for (; next < out.uidnext; ++next) {
+        out.expunged.push_back(next);
       }
       return out;
     });
@@ -1529,7 +1633,7 @@ class sqlite_store final : public store {
     }
     if (!gone.empty()) {
       std::uint64_t smodseq = inbox.highest_modseq + 1;
-      remove_messages(c, inbox, gone, smodseq, true);
+      remove_messages(c, inbox, gone, smodseq, &history_);
       events.push_back({change_event::kind::expunged, account, inbox.id, smodseq});
       events.push_back({change_event::kind::appended, account, dst.id, dmodseq});
     }
@@ -1597,6 +1701,7 @@ class sqlite_store final : public store {
   friend class maintenance;
 
   store_options opts_;
+  history_policy history_;
   blob::blob_store blobs_;
   std::string db_path_;
   std::shared_ptr<watch_registry> watchers_;

@@ -32,6 +32,8 @@ std::unique_ptr<st::store> open_from_config(const context& ctx) {
   o.path = cfg.storage.path.empty() ? cfg.server.data_dir + "/mail" : cfg.storage.path;
   o.encryption_key_file = cfg.storage.encryption_key_file;
   o.fsync = cfg.storage.fsync;
+  o.expunge_history_keep = cfg.storage.expunge_history_keep;
+  o.expunge_history_age = std::chrono::hours(24) * cfg.storage.expunge_history_days;
   return st::open_store(o);
 }
 

@@ -74,10 +74,14 @@ class store_test : public ::testing::Test {
     std::filesystem::remove_all(root_);
   }
   void open(const std::string& key_file = {}) {
-    s_.reset();
     store_options o;
-    o.path = root_;
     o.encryption_key_file = key_file;
+    open_with(o);
+  }
+  // Reopens the store in root_ with these options (path and fsync are set here).
+  void open_with(store_options o) {
+    s_.reset();
+    o.path = root_;
     o.fsync = true;
     s_ = open_store(o);
   }

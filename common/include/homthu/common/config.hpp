@@ -77,6 +77,8 @@ struct storage_config {
   std::string encryption_key_file;                // empty: no encryption at rest
   bool fsync = true;                              // never false in production
   unsigned delivery_log_days = 30;                // delivery-log retention; 0: no delivery log
+  unsigned expunge_history_days = 30;             // QRESYNC expunge history: entries younger are kept,
+  unsigned expunge_history_keep = 100;            // and so are each mailbox's newest this many
 };
 
 struct smtp_config {

@@ -163,7 +163,13 @@ struct copy_result {
 // to turn change events into untagged responses, and QRESYNC uses it.
 struct changes {
   std::vector<message_entry> changed;  // new or with flags changed, uid order
-  std::vector<std::uint32_t> expunged; // uids expunged since (VANISHED)
+  // uids expunged since (VANISHED). When the MODSEQ asked about is below
+  // expunge_floor the history that would answer was trimmed, and this lists
+  // instead every uid below uidnext that the mailbox no longer holds
+  // (RFC 7162 §3.2.5.2): a superset, which VANISHED (EARLIER) may carry.
+  std::vector<std::uint32_t> expunged;
+  bool expunged_exact = true;          // false: the superset above
+  std::uint64_t expunge_floor = 0;     // lowest MODSEQ whose expunges are still listed exactly
   std::uint64_t highest_modseq = 0;
   std::uint32_t uidnext = 0;
 };
@@ -326,6 +332,11 @@ struct store_options {
   std::string path;                    // root directory: blobs/, accounts/, global.db
   std::string encryption_key_file;     // empty: plain blobs
   bool fsync = true;
+  // Expunged-uid history for QRESYNC, per mailbox: an entry is dropped once
+  // it is both older than `expunge_history_age` and not among the newest
+  // `expunge_history_keep` (storage/README.md, "Expunge history").
+  std::uint64_t expunge_history_keep = 100;
+  std::chrono::seconds expunge_history_age = std::chrono::hours(24 * 30);
 };
 
 // Opens (creating when absent) the store. Throws std::runtime_error naming
