@@ -11,7 +11,7 @@ packages=(
   # runtime libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev
-  libssl-dev libsqlite3-dev libsodium-dev libldap-dev
+  libssl-dev libsqlite3-dev libsodium-dev libargon2-dev libldap-dev
   libtomlplusplus-dev libgmime-3.0-dev libc-ares-dev
   libopendkim-dev libspf2-dev zlib1g-dev publicsuffix
   # directory server for quickstart and tests

@@ -44,6 +44,47 @@ TEST(password, malformed_hash_is_no) {
   EXPECT_FALSE(verify_password(std::string(4096, '$'), "x"));
 }
 
+TEST(password, verifies_hashes_made_by_libsodium_and_libargon2) {
+  // Made by libsodium's crypto_pwhash_str (how homthu stored app passwords
+  // before) and by libargon2's argon2id_hash_encoded (what slapd's module
+  // uses), both for "password123" at m = 19 MiB, t = 2.
+  const char* sodium = "$argon2id$v=19$m=19456,t=2,p=1$HLp/DYqoP8fTXOY5v6Ctnw$+TlrTWHS/UCuJvqVSD+VCCYtMR4jWq/v7dy/1xQWzIs";
+  const char* argon2 = "$argon2id$v=19$m=19456,t=2,p=1$3LtXzPSkFL0Rwa0z1z/VPg$4FpaeNLulbWnc19XFe2HO9zP/W0YsBbnktFr2rcCBxM";
+  EXPECT_TRUE(verify_password(sodium, "password123"));
+  EXPECT_TRUE(verify_password(argon2, "password123"));
+  EXPECT_FALSE(verify_password(sodium, "password124"));
+  EXPECT_FALSE(verify_password(argon2, "Password123"));
+}
+
+TEST(password, hash_has_the_crypto_pwhash_str_shape) {
+  auto h = hash_password("Mật khẩu 123", cheap());
+  ASSERT_TRUE(h);
+  // "$argon2id$v=19$m=8,t=1,p=1$" + 22 characters of salt + "$" + 43 of hash.
+  const std::string head = "$argon2id$v=19$m=8,t=1,p=1$";
+  ASSERT_EQ(h->rfind(head, 0), 0u) << *h;
+  EXPECT_EQ(h->size(), head.size() + 22 + 1 + 43) << *h;
+  EXPECT_EQ((*h)[head.size() + 22], '$') << *h;
+}
+
+TEST(password, hostile_parameters_are_no) {
+  auto h = hash_password("correct horse", cheap());
+  ASSERT_TRUE(h);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string x = *h;
+    x.replace(x.find(from), from.size(), to);
+    return x;
+  };
+  EXPECT_TRUE(verify_password(*h, "correct horse"));
+  EXPECT_FALSE(verify_password(with("m=8,", "m=08,"), "correct horse"));
+  EXPECT_FALSE(verify_password(with("p=1", "p=2"), "correct horse"));
+  EXPECT_FALSE(verify_password(with("v=19", "v=16"), "correct horse"));
+  EXPECT_FALSE(verify_password(with("t=1", "t=0"), "correct horse"));
+  EXPECT_FALSE(verify_password(with("m=8,", "m=99999999999,"), "correct horse"));
+  EXPECT_FALSE(verify_password(*h + "=", "correct horse"));
+  EXPECT_FALSE(verify_password(*h + "$", "correct horse"));
+  EXPECT_FALSE(verify_password(with("$argon2id$", "$argon2d$"), "correct horse"));
+}
+
 TEST(password, problems) {
   EXPECT_EQ(password_problem("đủ tám ký tự"), "");
   EXPECT_NE(password_problem("short"), "");

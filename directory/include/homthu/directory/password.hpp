@@ -1,8 +1,10 @@
 #pragma once
-// Argon2id password hashing with libsodium. The stored form is libsodium's
+// Argon2id password hashing (libargon2 with a memory area reused per
+// thread; libsodium for salts and comparison). The stored form is the
 // crypto_pwhash_str string ("$argon2id$v=19$m=19456,t=2,p=1$salt$hash");
 // in LDAP's userPassword it is prefixed with "{ARGON2}", which slapd's
-// argon2 module verifies on bind.
+// argon2 module verifies on bind. Each thread that hashes keeps one area of
+// the configured memory cost (19 MiB by default) for its next hash.
 
 #include "homthu/common/config.hpp"
 #include "homthu/directory/directory.hpp"
