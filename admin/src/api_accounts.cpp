@@ -68,33 +68,37 @@ namespace {
 struct index_load {
   directory::result<directory::account_page> page;
   std::string detail;
+  account_cache::list index;  // set when page is a value
 };
 
-// Lists the accounts `who` may read below `unit` (on the worker pool) and
-// folds their search text.
+// Lists the accounts `who` may read below `unit` and folds their search
+// text, both on the worker pool: folding 9,000 names takes long enough to
+// stall an I/O thread.
 asio::awaitable<std::variant<account_cache::list, index_load>> load_index(admin_state& st, const directory::actor& who,
                                                                           const std::string& unit) {
   auto* d = st.dir_admin;
   directory::account_query q;
   q.unit = unit;
   auto list_fn = [d, &who, &q] {
-    index_load out{d->list_accounts(who, q), {}};
+    index_load out{d->list_accounts(who, q), {}, nullptr};
     if (!out.page) {
       out.detail = directory::last_error_detail();
+      return out;
     }
+    auto v = std::make_shared<std::vector<indexed_account>>();
+    v->reserve(out.page->accounts.size());
+    for (auto& a : out.page->accounts) {
+      auto text = search_text(a);
+      v->push_back({std::move(a), std::move(text)});
+    }
+    out.index = std::move(v);
     return out;
   };
   auto got = co_await st.svc.workers.run(list_fn);
   if (!got.page) {
     co_return std::move(got);
   }
-  auto v = std::make_shared<std::vector<indexed_account>>();
-  v->reserve(got.page->accounts.size());
-  for (auto& a : got.page->accounts) {
-    auto text = search_text(a);
-    v->push_back({std::move(a), std::move(text)});
-  }
-  co_return account_cache::list(v);
+  co_return std::move(got.index);
 }
 
 struct refresh_job {

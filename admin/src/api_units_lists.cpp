@@ -8,6 +8,10 @@
 
 #include "homthu/common/address.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 namespace homthu::admin {
 
 namespace asio = boost::asio;
@@ -73,19 +77,72 @@ std::string full_address(const call& c, std::string a) {
 
 }  // namespace
 
-asio::awaitable<response> units_list(call& c) {
-  auto* d = c.st.dir_admin;
-  auto r = co_await run_dir(c, [d, &a = c.actor] { return d->list_units(a); });
+namespace {
+
+using unit_list = std::shared_ptr<const std::vector<directory::unit_info>>;
+
+// Lists the unit tree with counts (on the worker pool) and keeps it.
+asio::awaitable<std::variant<unit_list, response>> load_units(admin_state& st, const directory::actor& who) {
+  auto* d = st.dir_admin;
+  auto gen = st.accounts.generation();
+  auto list_fn = [d, &who] {
+    auto r = d->list_units(who);
+    return dir_outcome<std::vector<directory::unit_info>>{r, r ? std::string{} : directory::last_error_detail()};
+  };
+  auto r = co_await st.svc.workers.run(list_fn);
+  std::lock_guard lock(st.unit_tree.mu);
+  st.unit_tree.refreshing = false;
   if (!r.r) {
     co_return dir_error_reply(r.r.error(), r.detail);
   }
+  st.unit_tree.units = std::make_shared<const std::vector<directory::unit_info>>(std::move(*r.r));
+  st.unit_tree.at = clock_type::now();
+  st.unit_tree.generation = gen;
+  co_return st.unit_tree.units;
+}
+
+// Takes ownership of `raw` (by pointer: see refresh_index in api_accounts.cpp).
+asio::awaitable<void> refresh_units(admin_state& st, directory::actor* raw) {
+  std::unique_ptr<directory::actor> who(raw);
+  co_await load_units(st, *who);
+}
+
+}  // namespace
+
+asio::awaitable<response> units_list(call& c) {
+  auto& st = c.st;
+  unit_list tree;
+  bool refresh = false;
+  {
+    std::lock_guard lock(st.unit_tree.mu);
+    auto age = clock_type::now() - st.unit_tree.at;
+    if (st.unit_tree.units && age < std::chrono::minutes(10) &&
+        st.unit_tree.generation == st.accounts.generation()) {
+      tree = st.unit_tree.units;
+      refresh = age >= std::chrono::minutes(1) && !st.unit_tree.refreshing;
+      st.unit_tree.refreshing = st.unit_tree.refreshing || refresh;
+    }
+  }
+  if (refresh) {
+    auto ex = co_await asio::this_coro::executor;
+    auto who = std::make_unique<directory::actor>(c.actor);
+    asio::co_spawn(ex, refresh_units(st, who.release()), asio::detached);
+  }
+  if (!tree) {
+    auto got = co_await load_units(st, c.actor);
+    if (auto* r = std::get_if<response>(&got)) {
+      co_return *r;
+    }
+    tree = std::get<unit_list>(got);
+  }
+  const auto& units = *tree;
   // Totals include every unit below: a district's count covers its communes.
   std::map<std::string, std::uint64_t> total;
   std::map<std::string, std::string> parent;
-  for (const auto& u : *r.r) {
+  for (const auto& u : units) {
     parent[u.id] = u.parent;
   }
-  for (const auto& u : *r.r) {
+  for (const auto& u : units) {
     std::string p = u.id;
     for (int depth = 0; !p.empty() && depth < 16; ++depth) {
       total[p] += u.accounts;
@@ -93,7 +150,7 @@ asio::awaitable<response> units_list(call& c) {
     }
   }
   json::array arr;
-  for (const auto& u : *r.r) {
+  for (const auto& u : units) {
     json::object o;
     o["id"] = u.id;
     o["name"] = u.name;

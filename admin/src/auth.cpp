@@ -12,27 +12,31 @@
 
 namespace homthu::admin {
 
+std::string encode_bits(std::string_view bytes, std::string_view alphabet, int bits_per_char) {
+  const std::uint32_t mask = (1u << bits_per_char) - 1;
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= bits_per_char) {
+      bits -= bits_per_char;
+      out += alphabet[(acc >> bits) & mask];
+    }
+  }
+  if (bits > 0) {
+    out += alphabet[(acc << (bits_per_char - bits)) & mask];
+  }
+  return out;
+}
+
 std::string random_token(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
     throw std::runtime_error("RAND_bytes failed");  // broken invariant: no entropy
   }
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : raw) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) {
-    out += alphabet[(acc << (6 - bits)) & 0x3F];
-  }
-  return out;
+  return encode_bits(raw, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 6);
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -18,6 +18,10 @@ namespace homthu::admin {
 
 using clock_type = std::chrono::steady_clock;
 
+// `bytes` as characters of `alphabet` taking `bits_per_char` bits each, most
+// significant first, the last one zero-padded, no '=' (base64url with 6,
+// RFC 4648 base32 with 5).
+std::string encode_bits(std::string_view bytes, std::string_view alphabet, int bits_per_char);
 // `bytes` random bytes from the OS CSPRNG, base64url without padding.
 std::string random_token(std::size_t bytes = 32);
 std::string sha256_hex(std::string_view data);

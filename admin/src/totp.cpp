@@ -3,6 +3,8 @@
 // constant time.
 #include "totp.hpp"
 
+#include "auth.hpp"
+
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <openssl/crypto.h>
@@ -22,23 +24,7 @@ std::string percent(std::string_view s) { return boost::urls::encode(s, boost::u
 
 }  // namespace
 
-std::string base32_encode(std::string_view bytes) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += alphabet[(acc >> bits) & 31];
-    }
-  }
-  if (bits > 0) {
-    out += alphabet[(acc << (5 - bits)) & 31];
-  }
-  return out;
-}
+std::string base32_encode(std::string_view bytes) { return encode_bits(bytes, alphabet, 5); }
 
 std::optional<std::string> base32_decode(std::string_view text) {
   std::string out;

@@ -255,12 +255,14 @@ async function deliveryLogPage(params) {
 const pageSize = 50;
 
 async function accountsPage(params) {
-  const list = await units();
+  const offset = Number(params.get('offset') || 0);
+  // The unit tree and the page of accounts are fetched side by side.
+  const qs = new URLSearchParams({ q: params.get('q') || '', unit: params.get('unit') || '', offset, limit: pageSize });
+  const [list, res] = await Promise.all([units(), api('GET', `/accounts?${qs}`)]);
   const q = field(t('accounts.search'), { type: 'search', id: 'acct-q', value: params.get('q') || '',
     placeholder: t('accounts.search_hint') });
   const unit = field(t('accounts.unit'), { tag: 'select', id: 'acct-unit', options: unitOptions(list, true),
     value: params.get('unit') || '' });
-  const offset = Number(params.get('offset') || 0);
   const search = h('form', { class: 'inline', role: 'search' }, q.wrap, unit.wrap,
     h('button', { type: 'submit' }, t('accounts.search_button')));
   const go = (off) => {
@@ -273,8 +275,6 @@ async function accountsPage(params) {
   search.addEventListener('submit', (ev) => { ev.preventDefault(); go(0); });
   const create = h('button', { type: 'button', id: 'acct-new', onclick: () => { location.hash = '#/accounts/new'; } },
     t('accounts.create'));
-  const qs = new URLSearchParams({ q: q.input.value, unit: unit.input.value, offset, limit: pageSize });
-  const res = await api('GET', `/accounts?${qs}`);
   const rows = res.accounts.map((a) => h('tr', {},
     h('td', {}, h('a', { href: `#/accounts/${encodeURIComponent(a.id)}` }, a.address)),
     h('td', { class: 'name' }, a.name),
@@ -807,7 +807,12 @@ async function route() {
 }
 
 async function start() {
+  // Who is signed in is asked while the catalogue loads.
+  const who = api('GET', '/me').catch(() => null);
   await loadLanguage(savedLanguage());
+  me = await who;
+  if (me) setCsrf(me.csrf);
+  showChrome();
   const sel = document.getElementById('lang');
   sel.value = savedLanguage();
   sel.addEventListener('change', async () => { await loadLanguage(sel.value); route(); });
