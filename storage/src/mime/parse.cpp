@@ -692,6 +692,7 @@ void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& 
     }
     std::string raw;
     std::size_t room = max_index_text - out.size();
+    raw.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(room, p.body_end - p.body_start)));
     if (!in.seek(p.body_start)) {
       break;
     }
@@ -719,7 +720,11 @@ void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& 
     if (p.subtype == "html") {
       text = html_to_text(text);
     }
-    out += text;
+    if (out.empty()) {
+      out = std::move(text);
+    } else {
+      out += text;
+    }
     out += "\n";
   }
   if (out.size() > max_index_text) {

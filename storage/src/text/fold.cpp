@@ -46,6 +46,16 @@ std::size_t decode(std::string_view s, std::size_t i, std::uint32_t& cp) {
   return n;
 }
 
+// The length of the run of ASCII bytes other than NUL at s[i], which every
+// function here copies unchanged: most mail text is such runs, copied in bulk.
+std::size_t ascii_run(std::string_view s, std::size_t i) {
+  std::size_t j = i;
+  while (j < s.size() && static_cast<unsigned>(static_cast<unsigned char>(s[j])) - 1u < 0x7Fu) {
+    ++j;
+  }
+  return j - i;
+}
+
 void encode(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));
@@ -98,6 +108,11 @@ std::string sanitize_utf8(std::string_view in) {
   out.reserve(in.size());
   std::size_t i = 0;
   while (i < in.size()) {
+    if (const auto run = ascii_run(in, i)) {
+      out.append(in.substr(i, run));
+      i += run;
+      continue;
+    }
     std::uint32_t cp = 0;
     std::size_t n = decode(in, i, cp);
     if (n == 0) {
@@ -120,6 +135,11 @@ std::string fold_for_index(std::string_view in) {
   out.reserve(in.size());
   std::size_t i = 0;
   while (i < in.size()) {
+    if (const auto run = ascii_run(in, i)) {
+      out.append(in.substr(i, run));
+      i += run;
+      continue;
+    }
     std::uint32_t cp = 0;
     std::size_t n = decode(in, i, cp);
     if (n == 0) {
