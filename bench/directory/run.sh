@@ -13,15 +13,20 @@
 #   HOMTHU_BIN=/path/bin bench/directory/run.sh # binaries built elsewhere
 #   BENCH_SKIP_IMPORT=1 bench/directory/run.sh  # lookups and logins only
 #
-# Loopback only: slapd on HOMTHU_PORT_BASE+389 and +390 (default base 26000),
-# everything under HOMTHU_DATA (default /tmp/homthu-bench-directory), removed
+# Loopback only: slapd on HOMTHU_PORT_BASE+389 and +390 (default: two free
+# ports the kernel picks, since other benches share this machine), everything under HOMTHU_DATA (default /tmp/homthu-bench-directory), removed
 # first. Argon2id cost: [argon2] of the written config, m = 19 MiB, t = 2
 # (OWASP's minimum, homthu's default).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 data=${HOMTHU_DATA:-/tmp/homthu-bench-directory}
-base=${HOMTHU_PORT_BASE:-26000}
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+if [[ -n ${HOMTHU_PORT_BASE:-} ]]; then
+  port_lookups=$((HOMTHU_PORT_BASE + 389)) port_import=$((HOMTHU_PORT_BASE + 390))
+else
+  port_lookups=$(free_port) port_import=$(free_port)
+fi
 users=${HOMTHU_DEMO_USERS:-9000}
 seconds=${BENCH_SECONDS:-6}
 password=Mat-khau-bench-2026
@@ -70,7 +75,7 @@ TOML
 echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 
 # Lookups and logins: the demo province with $users accounts.
-uri=ldap://127.0.0.1:$((base + 389))
+uri=ldap://127.0.0.1:$port_lookups
 bash "$slapd_sh" setup "$data/ldap"
 printf '%s' "$password" >"$data/password"
 printf '%s' "$password" | "$bin/homthuctl" demo ldif --users "$users" --seed 1 --password-stdin --out "$data/demo" >/dev/null
@@ -90,7 +95,7 @@ fi
 
 # Import: the same people as a CSV, each with a password of their own, into a
 # slapd that has the units but no accounts.
-uri=ldap://127.0.0.1:$((base + 390))
+uri=ldap://127.0.0.1:$port_import
 bash "$slapd_sh" setup "$data/ldap-import"
 printf '%s' "$password" | "$bin/homthuctl" demo ldif --users 0 --seed 1 --password-stdin --out "$data/units" >/dev/null
 bash "$slapd_sh" load "$data/ldap-import" "$data/units/demo.ldif"
