@@ -809,38 +809,58 @@ class sqlite_store final : public store {
   result<delivery_outcome> append(const std::string& account, std::string_view mailbox, const std::string& blob,
                                   const flags& f, std::int64_t internal_date, std::uint64_t quota_bytes,
                                   std::uint64_t quota_messages) override {
-    auto fail = [](error_code e) { return result<delivery_outcome>(boost::system::in_place_error, e); };
+    const append_item item{blob, f, internal_date};
+    auto r = append_many(account, mailbox, std::span<const append_item>(&item, 1), quota_bytes, quota_messages);
+    if (!r) {
+      return result<delivery_outcome>(boost::system::in_place_error, r.error());
+    }
+    return r->front();
+  }
+
+  result<std::vector<delivery_outcome>> append_many(const std::string& account, std::string_view mailbox,
+                                                    std::span<const append_item> items, std::uint64_t quota_bytes,
+                                                    std::uint64_t quota_messages) override {
     auto name = names::canonical(mailbox);
     if (!name) {
-      return fail(err(error::invalid_name));
+      return err(error::invalid_name);
     }
-    if (!blob::valid_id(blob)) {
-      return fail(err(error::not_found));
-    }
-    pin_guard pin(blobs_, blob);
-    auto prep = prepare_blob(blob);
-    if (!prep) {
-      return fail(prep.error());
+    std::vector<std::unique_ptr<pin_guard>> pins;
+    std::vector<prepared_blob> preps;
+    for (const auto& it : items) {
+      if (!blob::valid_id(it.blob)) {
+        return err(error::not_found);
+      }
+      pins.push_back(std::make_unique<pin_guard>(blobs_, it.blob));
+      auto prep = prepare_blob(it.blob);
+      if (!prep) {
+        return prep.error();
+      }
+      preps.push_back(std::move(*prep));
     }
     delivery_target t;
     t.account = account;
     t.mailbox = *name;
-    t.initial = f;
     t.quota_bytes = quota_bytes;
     t.quota_messages = quota_messages;
-    delivery_outcome out;
-    if (internal_date == 0) {
-      internal_date = now();
-    }
+    std::vector<delivery_outcome> out(items.size());
+    const auto at = now();
+    // One writer job: its savepoint makes the set all-or-nothing.
     error_code ec = writer_->run([&](db::connection& c, std::vector<change_event>& events) -> error_code {
-      auto blob_id = ensure_blob(c, blob, *prep);
-      if (!blob_id) {
-        return blob_id.error();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        auto blob_id = ensure_blob(c, items[i].blob, preps[i]);
+        if (!blob_id) {
+          return blob_id.error();
+        }
+        t.initial = items[i].initial;
+        const auto date = items[i].internal_date != 0 ? items[i].internal_date : at;
+        if (auto e = deliver_one(c, t, *blob_id, preps[i].size, date, false, out[i], events)) {
+          return e;
+        }
       }
-      return deliver_one(c, t, *blob_id, prep->size, internal_date, false, out, events);
+      return {};
     });
     if (ec) {
-      return fail(ec);
+      return ec;
     }
     return out;
   }

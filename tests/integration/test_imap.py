@@ -104,6 +104,42 @@ class Imap(unittest.TestCase):
         self.assertEqual(data[0], b"1")
         m.logout()
 
+    def multiappend(self, m, literals):
+        """Sends one APPEND with several messages (RFC 3502) as LITERAL+
+        literals; returns the tagged reply line."""
+        tag = m._new_tag()
+        cmd = tag + b" APPEND Drafts"
+        for flags, text in literals:
+            cmd += b" (%s) {%d+}\r\n" % (flags, len(text)) + text
+        m.send(cmd + b"\r\n")
+        while True:
+            line = m.readline()
+            if line.startswith(tag + b" "):
+                return line.rstrip(b"\r\n")
+
+    def test_multiappend_appends_the_set_whole_or_not_at_all(self):
+        m = self.login993(4)
+        before = int(m.select("Drafts")[1][0])
+        one = b"Subject: thu mot\r\n\r\nmot\r\n"
+        two = b"Subject: thu hai\r\n\r\nhai\r\n"
+        reply = self.multiappend(m, [(b"\\Seen", one), (b"\\Draft", two)])
+        got = re.match(rb"^\S+ OK \[APPENDUID \d+ (\d+)[,:](\d+)\]", reply)
+        self.assertIsNotNone(got, reply)
+        first, second = int(got.group(1)), int(got.group(2))
+        self.assertEqual(second, first + 1)
+        m.noop()
+        typ, data = m.uid("FETCH", "%d:%d" % (first, second), "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        text = b"".join(x[0] + x[1] if isinstance(x, tuple) else x for x in data)
+        self.assertIn(b"thu mot", text)
+        self.assertIn(b"thu hai", text)
+        self.assertRegex(text, rb"UID %d FLAGS \(\\Seen[ )]" % first)
+        self.assertRegex(text, rb"UID %d FLAGS \(\\Draft[ )]" % second)
+        # A set with a bad member (an empty message) leaves nothing behind.
+        reply = self.multiappend(m, [(b"", b"Subject: thu ba\r\n\r\nba\r\n"), (b"", b"")])
+        self.assertRegex(reply, rb"^\S+ NO ")
+        self.assertEqual(int(m.select("Drafts")[1][0]), before + 2)
+        m.logout()
+
     def test_idle_sees_a_message_appended_by_another_session(self):
         addr = self.h.accounts[2]["address"]
         watcher = self.login993(2)

@@ -246,6 +246,11 @@ class fake_store final : public storage::store {
                                                     std::uint64_t) override {
     return storage::result<storage::delivery_outcome>(boost::system::in_place_error, make_error_code(storage::error::not_allowed));
   }
+  storage::result<std::vector<storage::delivery_outcome>> append_many(const std::string&, std::string_view,
+                                                                      std::span<const append_item>, std::uint64_t,
+                                                                      std::uint64_t) override {
+    return make_error_code(storage::error::not_allowed);
+  }
   storage::result<std::vector<storage::mailbox_status>> list_mailboxes(const std::string&) override { return std::vector<storage::mailbox_status>{}; }
   storage::result<storage::mailbox_status> status(const std::string&, std::string_view) override { return make_error_code(storage::error::not_found); }
   storage::result<storage::mailbox_status> create_mailbox(const std::string&, std::string_view, storage::special_use) override { return make_error_code(storage::error::not_allowed); }

@@ -332,6 +332,33 @@ TEST_F(store_test, copy_and_move) {
   EXPECT_TRUE(f->clean());
 }
 
+// RFC 3502 §6.3.11: a MULTIAPPEND set is appended whole, with consecutive
+// UIDs, or not at all — here the third message passes the message quota.
+TEST_F(store_test, append_many_is_all_or_nothing) {
+  std::vector<store::append_item> items;
+  for (int i = 0; i < 3; ++i) {
+    items.push_back({spool_text(*s_, simple_message("multi " + std::to_string(i))), {}, 1700000000 + i});
+  }
+  ASSERT_FALSE(deliver_to("an", simple_message("before")).ec);  // INBOX uid 1
+  auto refused = s_->append_many("an", "INBOX", items, 0, 3);
+  EXPECT_EQ(refused.error(), make_error_code(error::over_quota));
+  const auto mb = mailbox_id("an", "INBOX");
+  auto msgs = s_->messages("an", mb);
+  ASSERT_TRUE(msgs);
+  EXPECT_EQ(msgs->size(), 1u) << "nothing of a refused set stays";
+  EXPECT_EQ(s_->usage("an")->messages, 1u);
+
+  auto ok = s_->append_many("an", "INBOX", items, 0, 4);
+  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_EQ(ok->size(), 3u);
+  EXPECT_EQ((*ok)[0].uid + 1, (*ok)[1].uid);
+  EXPECT_EQ((*ok)[1].uid + 1, (*ok)[2].uid);
+  msgs = s_->messages("an", mb);
+  ASSERT_EQ(msgs->size(), 4u);
+  EXPECT_EQ(msgs->back().internal_date, 1700000002);
+  EXPECT_EQ(s_->append_many("an", "Nowhere", items, 0, 0).error(), make_error_code(error::not_found));
+}
+
 TEST_F(store_test, quotas_are_enforced) {
   std::string msg = simple_message("q");
   auto first = deliver_to("an", msg, "INBOX", 0, 2);

@@ -6,8 +6,8 @@
 // BAD and the connection ends). A client that disconnects mid-literal
 // leaves nothing behind: the spool is destroyed (I4).
 //
-// MULTIAPPEND is all-or-nothing only as far as storage failures before the
-// first commit go: messages are committed one after the other.
+// MULTIAPPEND is all-or-nothing (RFC 3502 §6.3.11): the messages are
+// committed in one storage transaction, with consecutive UIDs.
 #include "../session.hpp"
 
 #include "../server_impl.hpp"
@@ -199,26 +199,32 @@ asio::awaitable<bool> session::append(std::string tag, std::string head) {
     }
     co_return true;
   }
-  std::vector<std::uint32_t> new_uids;
-  std::uint32_t uidvalidity = target.uidvalidity;
-  for (auto& m : msgs) {
-    auto r = co_await work([&]() -> storage::result<storage::delivery_outcome> {
+  // Every spool made durable first, then one storage transaction for the
+  // whole set (RFC 3502 §6.3.11: all messages or none).
+  auto finish = [&]() -> storage::result<std::vector<storage::delivery_outcome>> {
+    std::vector<storage::store::append_item> items;
+    for (auto& m : msgs) {
       auto blob = m.spool->finish();
       if (!blob) {
-        return storage::result<storage::delivery_outcome>(boost::system::in_place_error, blob.error());
+        return blob.error();
       }
-      return store().append(account.id, name, *blob, m.flags, m.internal_date, account.quota_bytes,
-                            account.quota_messages);
-    });
-    m.spool.reset();
-    if (!r) {
-      auto fail = r.error() == storage::error::not_found ? reply::no("[TRYCREATE] No such mailbox")
-                                                          : storage_failure(r.error(), "APPEND");
-      write_tagged(tag, fail);
-      co_return true;
+      items.push_back({std::move(*blob), m.flags, m.internal_date});
     }
-    uidvalidity = r->uidvalidity;
-    new_uids.push_back(r->uid);
+    return store().append_many(account.id, name, items, account.quota_bytes, account.quota_messages);
+  };
+  auto r = co_await work(finish);
+  msgs.clear();  // the spools: their blobs stay only where a message refers to them
+  if (!r) {
+    auto fail = r.error() == storage::error::not_found ? reply::no("[TRYCREATE] No such mailbox")
+                                                        : storage_failure(r.error(), "APPEND");
+    write_tagged(tag, fail);
+    co_return true;
+  }
+  std::vector<std::uint32_t> new_uids;
+  std::uint32_t uidvalidity = target.uidvalidity;
+  for (const auto& o : *r) {
+    uidvalidity = o.uidvalidity;
+    new_uids.push_back(o.uid);
   }
   if (sel && sel->id == target.id) {
     control_->dirty = true;

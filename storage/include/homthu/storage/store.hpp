@@ -236,6 +236,18 @@ class store {
                                           const std::string& blob, const flags& f,
                                           std::int64_t internal_date, std::uint64_t quota_bytes,
                                           std::uint64_t quota_messages) = 0;
+  // MULTIAPPEND (RFC 3502 §6.3.11): every message in one transaction, so
+  // that either all are appended, with consecutive UIDs, or none is (the
+  // quota counts them together). One outcome per item, in order.
+  struct append_item {
+    std::string blob;
+    flags initial;
+    std::int64_t internal_date = 0;   // 0: now
+  };
+  virtual result<std::vector<delivery_outcome>> append_many(const std::string& account, std::string_view mailbox,
+                                                            std::span<const append_item> items,
+                                                            std::uint64_t quota_bytes,
+                                                            std::uint64_t quota_messages) = 0;
 
   // --- mailboxes ---------------------------------------------------------
   // Creates INBOX and the special-use mailboxes on first use of an account.
