@@ -669,17 +669,27 @@ std::string to_utf8(const std::string& in, const std::optional<std::string>& cha
   return text::sanitize_utf8(out);
 }
 
+bool indexed_text_part(const part& p) {
+  return p.k == kind::leaf && p.type == "text" && p.body_end > p.body_start &&
+         (p.subtype == "plain" || p.subtype == "html" || p.subtype == "enriched" || p.subtype == "calendar");
+}
+
 void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& out) {
   std::vector<char> buf(64 * 1024);
   std::vector<char> dec;
+  // Sized once: the encoded size bounds the decoded text closely enough.
+  std::uint64_t estimate = 0;
+  for (const auto& p : parts) {
+    if (indexed_text_part(p)) {
+      estimate += p.body_end - p.body_start + 1;
+    }
+  }
+  out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(estimate, max_index_text + 1)));
   for (const auto& p : parts) {
     if (out.size() >= max_index_text) {
       break;
     }
-    if (p.k != kind::leaf || p.type != "text" || p.body_end <= p.body_start) {
-      continue;
-    }
-    if (p.subtype != "plain" && p.subtype != "html" && p.subtype != "enriched" && p.subtype != "calendar") {
+    if (!indexed_text_part(p)) {
       continue;
     }
     auto cte = to_lower(field(p, "content-transfer-encoding").value_or("7bit"));
@@ -720,11 +730,7 @@ void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& 
     if (p.subtype == "html") {
       text = html_to_text(text);
     }
-    if (out.empty()) {
-      out = std::move(text);
-    } else {
-      out += text;
-    }
+    out += text;
     out += "\n";
   }
   if (out.size() > max_index_text) {
