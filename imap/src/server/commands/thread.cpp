@@ -1,13 +1,16 @@
 // THREAD=REFERENCES (RFC 5256 §4): threads built from Message-ID,
-// References and In-Reply-To; empty containers pruned; siblings ordered by
-// sent date. Not done: the subject-merging step (§4 step 5), so replies
-// without References form threads of their own. Work is linear in the
-// message and reference count; recursion depth is bounded.
+// References and In-Reply-To; empty containers pruned; threads at the root
+// with the same base subject gathered (step 5, so a reply whose client lost
+// its References still joins its thread); siblings ordered by sent date.
+// Work is linear in the message and reference count; recursion depth is
+// bounded.
 #include "commands.hpp"
+#include "homthu/common/address.hpp"
 
 #include <algorithm>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace homthu::imap::cmd {
 
@@ -19,6 +22,45 @@ struct node {
   std::vector<node*> children;
   std::int64_t date = 0;
 };
+
+// RFC 5256 §2.1: a reply or forward is a subject from which extracting the
+// base subject removed a "Re:"/"Fw:"/"Fwd:" (perhaps after "[blob]") or a
+// "(fwd)" trailer.
+bool reply_or_forward(std::string_view subject) {
+  std::string s = common::to_lower_ascii(subject);
+  auto trim = [&s] {
+    const auto a = s.find_first_not_of(" \t");
+    const auto b = s.find_last_not_of(" \t");
+    s = a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+  };
+  trim();
+  if (s.size() >= 5 && s.compare(s.size() - 5, 5, "(fwd)") == 0) {
+    return true;
+  }
+  while (!s.empty() && s[0] == '[') {  // subj-blob
+    const auto close = s.find(']');
+    if (close == std::string::npos) {
+      break;
+    }
+    s.erase(0, close + 1);
+    trim();
+  }
+  for (std::string_view p : {"re", "fwd", "fw"}) {
+    if (s.compare(0, p.size(), p) != 0) {
+      continue;
+    }
+    auto rest = std::string_view(s).substr(p.size());
+    if (!rest.empty() && rest[0] == '[') {  // "Re[2]:"
+      const auto close = rest.find(']');
+      rest = close == std::string_view::npos ? std::string_view() : rest.substr(close + 1);
+    }
+    rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
+    if (!rest.empty() && rest[0] == ':') {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::vector<std::string> message_ids(std::string_view s) {
   std::vector<std::string> out;
@@ -168,6 +210,54 @@ asio::awaitable<reply> thread(session& s, command& c) {
       }
     }
     roots = prune(roots, true, 0);
+    // Step 5: threads at the root with the same base subject are gathered.
+    auto thread_subject = [&](node* n) -> std::string_view {
+      node* m = n->msg >= 0 || n->children.empty() ? n : n->children.front();
+      return m->msg >= 0 ? std::string_view((*metas)[static_cast<std::size_t>(m->msg)].base_subject)
+                         : std::string_view();
+    };
+    auto is_reply = [&](node* n) {
+      return n->msg >= 0 && reply_or_forward((*metas)[static_cast<std::size_t>(n->msg)].subject);
+    };
+    std::unordered_map<std::string_view, node*> table;
+    for (node* r : roots) {
+      const auto subject = thread_subject(r);
+      if (subject.empty()) {
+        continue;
+      }
+      auto [it, added] = table.emplace(subject, r);
+      if (!added && it->second->msg >= 0 && (r->msg < 0 || (is_reply(it->second) && !is_reply(r)))) {
+        it->second = r;
+      }
+    }
+    std::vector<node*> gathered;
+    std::unordered_set<node*> dropped;
+    for (node* r : roots) {
+      const auto subject = thread_subject(r);
+      const auto it = subject.empty() ? table.end() : table.find(subject);
+      if (it == table.end() || it->second == r) {
+        continue;
+      }
+      node* t = it->second;
+      if (t->msg < 0 && r->msg < 0) {
+        const auto children = r->children;  // link() takes each out of r
+        for (node* ch : children) {
+          link(t, ch);
+        }
+        dropped.insert(r);
+      } else if (t->msg < 0 || (is_reply(r) && !is_reply(t))) {
+        link(t, r);
+      } else {
+        pool.push_back(std::make_unique<node>());
+        node* dummy = pool.back().get();
+        link(dummy, t);
+        link(dummy, r);
+        gathered.push_back(dummy);
+        it->second = dummy;
+      }
+    }
+    roots.insert(roots.end(), gathered.begin(), gathered.end());
+    std::erase_if(roots, [&dropped](node* n) { return n->parent != nullptr || dropped.contains(n); });
     std::function<std::int64_t(node*)> first_date = [&](node* n) {
       if (n->msg >= 0 || n->children.empty()) {
         return n->date;
@@ -187,8 +277,6 @@ asio::awaitable<reply> thread(session& s, command& c) {
       for (int guard = 0; n && guard < 100000; ++guard) {
         std::sort(n->children.begin(), n->children.end(), by_date);
         if (n->msg >= 0) {
-          auto i = idx[0];
-          (void)i;
           auto uid = (*metas)[static_cast<std::size_t>(n->msg)].entry.uid;
           auto num = c.uid ? uid : s.sel->seq_of(uid);
           o += (o.empty() ? "" : " ") + std::to_string(num);
@@ -196,6 +284,9 @@ asio::awaitable<reply> thread(session& s, command& c) {
         if (n->children.size() == 1) {
           n = n->children[0];
           continue;
+        }
+        if (!o.empty() && !n->children.empty()) {
+          o += ' ';  // thread-members SP thread-nested (RFC 5256 §5)
         }
         for (auto* ch : n->children) {
           o += "(" + (depth < 500 ? show(ch, depth + 1) : std::string()) + ")";
