@@ -83,7 +83,8 @@ boost::asio::awaitable<response> route(admin_state& st, const request& req, bool
     co_return outlook_autodiscover(svc.cfg, req);
   }
   if (req.method == "GET" || req.method == "HEAD") {
-    if (auto f = static_file(svc.cfg, req.path)) {
+    const auto inm = req.headers.find("if-none-match");
+    if (auto f = static_file(svc.cfg, req.path, inm == req.headers.end() ? std::string_view() : inm->second)) {
       co_return *f;
     }
   }

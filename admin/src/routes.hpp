@@ -19,8 +19,10 @@ std::string https_location(const common::config& cfg, std::string_view host_head
 // autoconfig.cpp
 response thunderbird_autoconfig(const common::config& cfg, const request& req);
 response outlook_autodiscover(const common::config& cfg, const request& req);
-// static.cpp: the console's files, or nullopt when `path` is none of them.
-std::optional<response> static_file(const common::config& cfg, std::string_view path);
+// static.cpp: the console's files, or nullopt when `path` is none of them;
+// 304 when `if_none_match` names the embedded file's ETag.
+std::optional<response> static_file(const common::config& cfg, std::string_view path,
+                                    std::string_view if_none_match = {});
 // health.cpp
 boost::asio::awaitable<response> healthz(services& svc);
 

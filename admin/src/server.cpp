@@ -34,6 +34,7 @@ const char* reason(unsigned status) {
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -58,12 +59,16 @@ std::string serialize(const response& r, bool tls, bool keep_alive) {
     out.append(k).append(": ").append(v).append("\r\n");
   };
   add("Content-Type", r.content_type);
-  add("Content-Length", std::to_string(r.body.size()));
+  if (r.status != 304) {  // a 304 describes the kept copy; it has no length of its own
+    add("Content-Length", std::to_string(r.body.size()));
+  }
   add("X-Content-Type-Options", "nosniff");
   add("X-Frame-Options", "DENY");
   add("Referrer-Policy", "no-referrer");
   add("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'");
-  add("Cache-Control", "no-store");
+  if (!r.headers.contains("Cache-Control")) {
+    add("Cache-Control", "no-store");  // API answers and pages are never kept
+  }
   if (tls) {
     add("Strict-Transport-Security", "max-age=31536000");
   }

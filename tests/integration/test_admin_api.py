@@ -109,6 +109,23 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
         self.assertIn("max-age=31536000", r.header("Strict-Transport-Security"))
 
+    def test_console_files_revalidate_with_etag_and_api_is_never_kept(self):
+        r = self.admin.get("/js/app.js")
+        self.assertEqual(r.status, 200)
+        tag = r.header("ETag")
+        self.assertRegex(tag or "", r'^"[0-9a-f]{16}"$')
+        self.assertEqual(r.header("Cache-Control"), "no-cache")
+        self.assertIn("default-src 'self'", r.header("Content-Security-Policy"))
+        again = self.admin.get("/js/app.js", headers={"If-None-Match": tag})
+        self.assertEqual(again.status, 304)
+        self.assertEqual(again.body, b"")
+        self.assertEqual(again.header("ETag"), tag)
+        stale = self.admin.get("/js/app.js", headers={"If-None-Match": '"0000000000000000"'})
+        self.assertEqual(stale.status, 200)
+        self.assertEqual(stale.body, r.body)
+        self.assertNotEqual(self.admin.get("/js/dom.js").header("ETag"), tag)
+        self.assertEqual(self.admin.get("/api/v1/me").header("Cache-Control"), "no-store")
+
     def test_wrong_password_is_401_and_same_message_for_unknown_user(self):
         c = Admin(self.h)
         a = c.sign_in("admin@thainguyen.gov.vn", "not-the-password")
