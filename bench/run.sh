@@ -194,6 +194,22 @@ printf 'system\tsize\tconns\tmessages\taccepted_s\tinbox_s\tfailed\n' >"$results
   done
 done
 
+# SMTP latency: the whole transaction (MAIL FROM to the 250 after the content)
+# on 10 kept connections. homthu's 250 follows the mailbox commit, Postfix's
+# the queueing: the rows say what each promise costs the sender.
+latency_case() {  # latency_case SYSTEM PORT
+  timeout 300 python3 "$root/bench/smtp/run.py" --latency "$1" --port "$2" --accounts "$data/demo/accounts.tsv" \
+    --sizes 4096,102400 --conns 10 --messages "$messages" --seconds "$timeout_s" >>"$data/latency.tsv" ||
+    echo "bench: SMTP latency for $1 failed" >&2
+}
+: >"$data/latency.tsv"
+if [[ $phases == *,smtp,* ]]; then
+  latency_case homthu $((base + 25))
+  if ((peers)); then
+    latency_case peer $((peer_base + 25))
+  fi
+fi
+
 # --- the province-wide list ---------------------------------------------------
 list_case() {  # list_case SYSTEM ARGS...: appends "metric system value unit" rows
   local system=$1
@@ -202,6 +218,7 @@ list_case() {  # list_case SYSTEM ARGS...: appends "metric system value unit" ro
     echo "bench: list case for $system failed" >&2
 }
 printf 'metric\tsystem\tvalue\tunit\n' >"$other"
+cat "$data/latency.tsv" >>"$other"
 [[ $phases == *,list,* ]] && list_case homthu --smtp "127.0.0.1:$((base + 587))" --user admin@thainguyen.gov.vn --password "$password" \
   --store "$data/mail/mail.db"
 if ((peers)) && [[ $phases == *,list,* ]]; then
