@@ -8,6 +8,8 @@ import { barChart } from './charts.js';
 const main = () => document.getElementById('main');
 let me = null;
 let unitsCache = null;
+let unitsLoading = null;   // the /units request in flight
+let prefetched = null;     // { qs, accounts }: the account list asked for at start
 
 function status(text, kind = 'ok') {
   const el = clear(document.getElementById('status'));
@@ -49,7 +51,11 @@ function page(titleKey, ...content) {
 function roleName(r) { return t(`role.${r}`); }
 
 async function units() {
-  if (!unitsCache) unitsCache = (await api('GET', '/units')).units;
+  if (!unitsCache) {
+    unitsLoading = unitsLoading || api('GET', '/units').then((r) => r.units)
+      .catch((e) => { unitsLoading = null; throw e; });
+    unitsCache = await unitsLoading;
+  }
   return unitsCache;
 }
 
@@ -254,11 +260,29 @@ async function deliveryLogPage(params) {
 
 const pageSize = 50;
 
+function accountsQuery(params) {
+  const offset = Number(params.get('offset') || 0);
+  return new URLSearchParams({ q: params.get('q') || '', unit: params.get('unit') || '', offset, limit: pageSize });
+}
+
+// A tab opened on the account list asks for the unit tree and the page of
+// accounts at once, beside /me, instead of after it (the first render).
+function prefetchAccounts() {
+  const [path, query] = location.hash.slice(1).split('?');
+  if (path !== '/accounts') return;
+  const qs = accountsQuery(new URLSearchParams(query || '')).toString();
+  units().catch(() => null);
+  prefetched = { qs, accounts: api('GET', `/accounts?${qs}`).catch(() => null) };
+}
+
 async function accountsPage(params) {
   const offset = Number(params.get('offset') || 0);
   // The unit tree and the page of accounts are fetched side by side.
-  const qs = new URLSearchParams({ q: params.get('q') || '', unit: params.get('unit') || '', offset, limit: pageSize });
-  const [list, res] = await Promise.all([units(), api('GET', `/accounts?${qs}`)]);
+  const qs = accountsQuery(params);
+  const pre = prefetched && prefetched.qs === qs.toString() ? prefetched.accounts : null;
+  prefetched = null;
+  const accounts = pre ? pre.then((r) => r || api('GET', `/accounts?${qs}`)) : api('GET', `/accounts?${qs}`);
+  const [list, res] = await Promise.all([units(), accounts]);
   const q = field(t('accounts.search'), { type: 'search', id: 'acct-q', value: params.get('q') || '',
     placeholder: t('accounts.search_hint') });
   const unit = field(t('accounts.unit'), { tag: 'select', id: 'acct-unit', options: unitOptions(list, true),
@@ -809,6 +833,7 @@ async function route() {
 async function start() {
   // Who is signed in is asked while the catalogue loads.
   const who = api('GET', '/me').catch(() => null);
+  prefetchAccounts();
   await loadLanguage(savedLanguage());
   me = await who;
   if (me) setCsrf(me.csrf);
@@ -820,6 +845,7 @@ async function start() {
     await api('DELETE', '/session').catch(() => null);
     me = null;
     unitsCache = null;
+    unitsLoading = null;
     setCsrf('');
     showChrome();
     location.hash = '#/signin';
