@@ -3,11 +3,12 @@
 // requests carrying the same code cannot both succeed.
 #include "totp_store.hpp"
 
+#include "homthu/storage/audit.hpp"
+
 #include <sqlite3.h>
 
 #include <boost/system/errc.hpp>
 
-#include <filesystem>
 #include <stdexcept>
 
 namespace homthu::admin {
@@ -54,29 +55,8 @@ boost::system::result<bool> changed_row(sqlite3* db, statement& st) {
 
 }  // namespace
 
-totp_store::totp_store(const std::string& path, bool fsync) {
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-  }
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error(path + ": " + why);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (fsync ? "FULL" : "OFF") + ";";
-  char* err = nullptr;
-  if (sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, &err) != SQLITE_OK ||
-      sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "schema";
-    sqlite3_free(err);
-    sqlite3_close(db_);
-    throw std::runtime_error(path + ": " + why);
-  }
-}
+totp_store::totp_store(const std::string& path, bool fsync)
+    : db_(storage::open_admin_db(path, fsync, schema)) {}
 
 totp_store::~totp_store() { sqlite3_close(db_); }
 

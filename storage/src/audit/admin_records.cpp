@@ -7,6 +7,9 @@
 #include "homthu/storage/store.hpp"
 
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
@@ -95,29 +98,7 @@ std::string like_escape(std::string_view s) {
 
 class sqlite_admin_records final : public admin_records {
  public:
-  sqlite_admin_records(const std::string& path, bool fsync) {
-    auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-    }
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error(path + ": " + why);
-    }
-    sqlite3_busy_timeout(db_, 5000);
-    std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (fsync ? "FULL" : "OFF") + ";";
-    char* err = nullptr;
-    if (sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, &err) != SQLITE_OK ||
-        sqlite3_exec(db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string why = err ? err : "schema";
-      sqlite3_free(err);
-      sqlite3_close(db_);
-      throw std::runtime_error(path + ": " + why);
-    }
-  }
+  sqlite_admin_records(const std::string& path, bool fsync) : db_(open_admin_db(path, fsync, schema)) {}
   ~sqlite_admin_records() override { sqlite3_close(db_); }
 
   boost::system::result<std::int64_t> append(const audit_record& r) override {
@@ -327,6 +308,38 @@ class sqlite_admin_records final : public admin_records {
 };
 
 }  // namespace
+
+sqlite3* open_admin_db(const std::string& path, bool fsync, const char* schema) {
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+  }
+  // Created owner-only before SQLite opens it (its -wal and -shm files take
+  // the database file's mode); an existing file is narrowed too.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error(path + ": " + why);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (fsync ? "FULL" : "OFF") + ";";
+  char* err = nullptr;
+  if (sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, &err) != SQLITE_OK ||
+      sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : "schema";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    throw std::runtime_error(path + ": " + why);
+  }
+  return db;
+}
 
 std::unique_ptr<admin_records> open_admin_records(const std::string& path, bool fsync) {
   return std::make_unique<sqlite_admin_records>(path, fsync);

@@ -107,6 +107,17 @@ class TotpStore : public ::testing::Test {
   std::string path_;
 };
 
+// admin.db holds TOTP secrets and token hashes: only its owner may read it,
+// even when it was made earlier with a wider mode.
+TEST_F(TotpStore, DatabaseIsOwnerOnly) {
+  namespace fs = std::filesystem;
+  { totp_store s(path_, false); }
+  EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(path_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  { totp_store s(path_, false); }
+  EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+}
+
 TEST_F(TotpStore, EnrolConfirmUseRemove) {
   totp_store s(path_, false);
   EXPECT_FALSE(s.get("admin").value());

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+struct sqlite3;
+
 namespace homthu::storage {
 
 struct audit_record {
@@ -81,5 +83,11 @@ class admin_records {
 std::unique_ptr<admin_records> open_admin_records(const std::string& path, bool fsync = true);
 // <store root>/admin.db.
 std::string default_admin_records_path(const std::string& storage_path);
+
+// Opens admin.db (or another table's database beside it) for a component
+// that keeps its own table there: the file is created owner-only (0600: it
+// holds token hashes and TOTP secrets), WAL, synchronous FULL unless `fsync`
+// is false, then `schema` is run. Throws std::runtime_error naming the path.
+sqlite3* open_admin_db(const std::string& path, bool fsync, const char* schema);
 
 }  // namespace homthu::storage
