@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -81,6 +82,10 @@ std::string endpoints_text(const common::listener_set& ls, const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a connection the peer reset must be an error, not the end of
+  // the daemon: our sockets send with MSG_NOSIGNAL, but libldap writes to
+  // slapd with write(2), and slapd restarting would otherwise kill homthud.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string config_path = "/etc/homthu/homthu.toml";
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {

@@ -18,6 +18,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -166,12 +167,16 @@ mem_limit = "19M"
         stderr_path = os.path.join(self.data_dir, "homthud.stderr")
         for attempt in range(5):
             before = os.path.getsize(stderr_path) if os.path.exists(stderr_path) else 0
+            log_before = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
             self.stderr = open(stderr_path, "ab")
             self.proc = subprocess.Popen([os.path.join(BIN, "homthud"), "--config", self.config_path],
                                          stdout=self.stderr, stderr=self.stderr)
             try:
-                for name in ("smtp", "submission", "smtps", "imap", "imaps", "admin"):
-                    wait_for_port(self.ports[name], proc=self.proc)
+                # Listening sockets accept (into the backlog) from the bind
+                # on, before the last listener is bound and storage opened:
+                # an open port does not mean the daemon will stay up. It is
+                # ready once it logs homthud.ready.
+                self.wait_ready(log_before)
                 return
             except RuntimeError:
                 self.stderr.close()
@@ -186,10 +191,31 @@ mem_limit = "19M"
                     self.ports[name] = free_port()
                 self.write_config()
 
+    def wait_ready(self, log_offset, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("homthud exited with status %d" % self.proc.returncode)
+            try:
+                with open(self.log_path, "rb") as f:
+                    f.seek(log_offset)
+                    if b"event=homthud.ready " in f.read():
+                        return
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("homthud did not log homthud.ready within %.0f s" % timeout)
+
     def stop_homthud(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
+        if self.proc.poll() is not None:
+            # Died on its own: say how, so a failing run shows why every
+            # later connection was refused.
+            sys.stderr.write("homthud had already exited with status %d; last of its stderr and log:\n%s\n%s\n"
+                             % (self.proc.returncode, self._tail(os.path.join(self.data_dir, "homthud.stderr")),
+                                self._tail(self.log_path)))
+        else:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
@@ -200,6 +226,15 @@ mem_limit = "19M"
         code = self.proc.returncode
         self.proc = None
         return code
+
+    @staticmethod
+    def _tail(path, size=3000):
+        try:
+            with open(path, "rb") as f:
+                f.seek(max(0, os.path.getsize(path) - size))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def restart_homthud(self, sig=signal.SIGTERM):
         self.stop_homthud(sig)
