@@ -213,13 +213,7 @@ int main(int argc, char** argv) {
     drop_privileges(cfg.server.user);
 
     std::filesystem::create_directories(cfg.server.data_dir);
-    homthu::storage::store_options so;
-    so.path = cfg.storage.path;
-    so.encryption_key_file = cfg.storage.encryption_key_file;
-    so.fsync = cfg.storage.fsync;
-    so.expunge_history_keep = cfg.storage.expunge_history_keep;
-    so.expunge_history_age = std::chrono::hours(24) * cfg.storage.expunge_history_days;
-    store = homthu::storage::open_store(so);
+    store = homthu::storage::open_store(homthu::storage::store_options_from(cfg));
     // Never fatal when slapd is down: the directory answers "unavailable"
     // (temporary failures) and reconnects by itself.
     dir = homthu::directory::open_ldap(cfg);

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS blobs(
   message_id TEXT NOT NULL, in_reply_to TEXT NOT NULL, refs TEXT NOT NULL,
   sent_date INTEGER NOT NULL, header_size INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs(refcount) WHERE refcount <= 0;
+-- Messages up to [storage] inline_max live here rather than in blobs/:
+-- committed with their message rows, deleted with their blobs row.
+CREATE TABLE IF NOT EXISTS blob_content(
+  blob_id INTEGER PRIMARY KEY,
+  encrypted INTEGER NOT NULL,
+  data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS messages(
   mailbox_id INTEGER NOT NULL,
   uid INTEGER NOT NULL,

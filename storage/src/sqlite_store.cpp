@@ -10,8 +10,10 @@
 // Invariants:
 // - Every mutation runs on the writer thread (writer.hpp) inside one group
 //   commit; readers use their own WAL connections and never block it.
-// - A message row exists only once its blob file is durable: deliver() and
-//   append() take a blob id from spool::finish(), which fsyncs first.
+// - A message row exists only once its blob is durable: deliver() and
+//   append() take a blob id from spool::finish(), which fsyncs a blob file
+//   first; a small blob kept in memory by its spool (inline_max) is inserted
+//   into blob_content in the same transaction as the rows naming it.
 // - blobs.refcount equals the number of message rows naming the blob;
 //   accounts.bytes/messages and mailboxes.messages/unseen/size equal the
 //   sums over their messages (fsck checks all of these).
@@ -20,6 +22,7 @@
 
 #include "blob/blob_store.hpp"
 #include "db/sqlite.hpp"
+#include "homthu/common/config.hpp"
 #include "homthu/storage/store.hpp"
 #include "mime/parse.hpp"
 #include "names.hpp"
@@ -736,7 +739,7 @@ class sqlite_store final : public store {
       : opts_(o),
         history_{o.expunge_history_keep, static_cast<std::int64_t>(o.expunge_history_age.count())},
         blobs_(o.path, o.encryption_key_file.empty() ? std::nullopt : std::optional(blob::load_key(o.encryption_key_file)),
-               o.fsync),
+               o.fsync, o.inline_max),
         db_path_(o.path + "/mail.db"),
         watchers_(std::make_shared<watch_registry>()) {
     auto c = std::make_unique<db::connection>(db_path_, false, o.fsync);
@@ -1133,7 +1136,35 @@ class sqlite_store final : public store {
     });
   }
 
-  result<std::unique_ptr<blob_reader>> open_blob(const std::string& blob) override { return blobs_.open(blob); }
+  // A spool's content not yet committed, then the database, then the file.
+  result<std::unique_ptr<blob_reader>> open_blob(const std::string& blob) override {
+    if (!blob::valid_id(blob)) {
+      return err(error::not_found);
+    }
+    if (auto p = blobs_.pending(blob)) {
+      return blobs_.open_inline(std::move(p));
+    }
+    auto in_db = read([&](db::connection& c) -> result<std::shared_ptr<const blob::inline_blob>> {
+      auto& s = c.cached("SELECT c.encrypted, c.data FROM blobs b JOIN blob_content c ON c.blob_id = b.id "
+                         "WHERE b.hash = ?");
+      db::reset_guard g(s);
+      s.bind(1, blob);
+      if (!s.step()) {
+        return std::shared_ptr<const blob::inline_blob>();
+      }
+      auto b = std::make_shared<blob::inline_blob>();
+      b->encrypted = s.i64(0) != 0;
+      b->data = s.blob(1);
+      return std::shared_ptr<const blob::inline_blob>(std::move(b));
+    });
+    if (!in_db) {
+      return in_db.error();
+    }
+    if (*in_db) {
+      return blobs_.open_inline(std::move(*in_db));
+    }
+    return blobs_.open(blob);
+  }
 
   result<store_result> store_flags(const std::string& account, std::int64_t mailbox_id,
                                    std::span<const std::uint32_t> uids, flag_op op, const flags& f,
@@ -1551,24 +1582,29 @@ class sqlite_store final : public store {
   // Parses the message once, outside the write transaction, unless some
   // earlier delivery of the same blob already did.
   result<prepared_blob> prepare_blob(const std::string& blob) {
-    auto row = read([&](db::connection& c) -> result<std::optional<std::uint64_t>> {
-      auto& s = c.cached("SELECT size FROM blobs WHERE hash = ?");
+    struct known {
+      std::uint64_t size;
+      bool inline_content;
+    };
+    auto row = read([&](db::connection& c) -> result<std::optional<known>> {
+      auto& s = c.cached("SELECT size, EXISTS(SELECT 1 FROM blob_content c WHERE c.blob_id = blobs.id) "
+                         "FROM blobs WHERE hash = ?");
       db::reset_guard g(s);
       s.bind(1, blob);
       if (s.step()) {
-        return std::optional<std::uint64_t>(static_cast<std::uint64_t>(s.i64(0)));
+        return std::optional<known>(known{static_cast<std::uint64_t>(s.i64(0)), s.i64(1) != 0});
       }
-      return std::optional<std::uint64_t>();
+      return std::optional<known>();
     });
     if (!row) {
       return row.error();
     }
     prepared_blob p;
-    if (*row && blobs_.exists(blob)) {
-      p.size = **row;
+    if (*row && ((*row)->inline_content || blobs_.exists(blob))) {
+      p.size = (*row)->size;
       return p;
     }
-    auto reader = blobs_.open(blob);
+    auto reader = open_blob(blob);
     if (!reader) {
       return reader.error();
     }
@@ -1582,7 +1618,13 @@ class sqlite_store final : public store {
   }
 
   result<std::int64_t> ensure_blob(db::connection& c, const std::string& hash, prepared_blob& p) {
+    auto pending = blobs_.pending(hash);
     if (auto id = blob_row(c, hash)) {
+      if (pending && !has_inline_content(c, *id) && !blobs_.exists(hash)) {
+        // A row whose content was lost (fsck reports it): this delivery
+        // brings the content back.
+        insert_inline_content(c, *id, *pending);
+      }
       return *id;
     }
     if (!p.parsed) {
@@ -1590,7 +1632,25 @@ class sqlite_store final : public store {
       // while pinned, but never insert a row without metadata.
       return err(error::busy);
     }
-    return insert_blob_row(c, hash, p.size, *p.parsed);
+    auto id = insert_blob_row(c, hash, p.size, *p.parsed);
+    if (pending) {
+      insert_inline_content(c, id, *pending);
+    }
+    return id;
+  }
+
+  static bool has_inline_content(db::connection& c, std::int64_t blob_id) {
+    auto& s = c.cached("SELECT 1 FROM blob_content WHERE blob_id = ?");
+    db::reset_guard g(s);
+    s.bind(1, blob_id);
+    return s.step();
+  }
+
+  static void insert_inline_content(db::connection& c, std::int64_t blob_id, const blob::inline_blob& b) {
+    auto& s = c.cached("INSERT INTO blob_content(blob_id, encrypted, data) VALUES(?, ?, ?)");
+    db::reset_guard g(s);
+    s.bind(1, blob_id).bind(2, std::int64_t{b.encrypted ? 1 : 0}).bind_blob(3, b.data);
+    s.step();
   }
 
   error_code deliver_one(db::connection& c, const delivery_target& t, std::int64_t blob_id, std::uint64_t size,
@@ -1744,6 +1804,7 @@ result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
     }
     auto del = c.prepare("DELETE FROM blobs WHERE id = ?");
     auto del_fts = c.prepare("DELETE FROM fts WHERE rowid = ?");
+    auto del_content = c.prepare("DELETE FROM blob_content WHERE blob_id = ?");
     for (const auto& [id, hash, size] : rows) {
       if (!blobs_.remove_unless_pinned(hash)) {
         continue;
@@ -1752,6 +1813,8 @@ result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
       del.run();
       del_fts.bind(1, id);
       del_fts.run();
+      del_content.bind(1, id);
+      del_content.run();
       ++rep.blobs_removed;
       rep.bytes_freed += static_cast<std::uint64_t>(size);
     }
@@ -1838,6 +1901,9 @@ result<fsck_report> sqlite_store::fsck(bool repair, std::chrono::seconds grace) 
           "(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) FROM blobs b "
           "WHERE b.refcount != (SELECT count(*) FROM messages m WHERE m.blob_id = b.id)",
           "UPDATE blobs SET refcount = (SELECT count(*) FROM messages m WHERE m.blob_id = blobs.id)");
+    check("stored content without blob row",
+          "SELECT blob_id FROM blob_content c WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = c.blob_id)",
+          "DELETE FROM blob_content WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = blob_content.blob_id)");
     check("message without blob row",
           "SELECT mailbox_id || ':' || uid FROM messages m WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = m.blob_id)",
           nullptr);
@@ -1878,7 +1944,8 @@ result<fsck_report> sqlite_store::fsck(bool repair, std::chrono::seconds grace) 
   // "repaired" by dropping the message (an operator may restore the file).
   auto missing = read([&](db::connection& c) -> result<std::vector<std::string>> {
     std::vector<std::string> out;
-    auto s = c.prepare("SELECT hash FROM blobs WHERE refcount > 0");
+    auto s = c.prepare("SELECT hash FROM blobs b WHERE refcount > 0 AND NOT EXISTS "
+                       "(SELECT 1 FROM blob_content c WHERE c.blob_id = b.id)");
     while (s.step()) {
       auto h = s.text(0);
       if (!blobs_.exists(h)) {
@@ -1891,7 +1958,7 @@ result<fsck_report> sqlite_store::fsck(bool repair, std::chrono::seconds grace) 
     return missing.error();
   }
   for (const auto& h : *missing) {
-    rep.problems.push_back("blob file missing: " + h);
+    rep.problems.push_back("blob missing (no file, no stored content): " + h);
   }
   std::int64_t cutoff = now() - grace.count();
   std::uint64_t orphans = 0;
@@ -1937,6 +2004,17 @@ result<fsck_report> sqlite_store::fsck(bool repair, std::chrono::seconds grace) 
 }
 
 }  // namespace
+
+store_options store_options_from(const common::config& cfg) {
+  store_options o;
+  o.path = cfg.storage.path.empty() ? cfg.server.data_dir + "/mail" : cfg.storage.path;
+  o.encryption_key_file = cfg.storage.encryption_key_file;
+  o.fsync = cfg.storage.fsync;
+  o.expunge_history_keep = cfg.storage.expunge_history_keep;
+  o.expunge_history_age = std::chrono::hours(24) * cfg.storage.expunge_history_days;
+  o.inline_max = static_cast<std::size_t>(cfg.storage.inline_max);
+  return o;
+}
 
 std::unique_ptr<store> open_store(const store_options& opts) {
   if (opts.path.empty()) {

@@ -27,14 +27,7 @@ namespace fs = std::filesystem;
 namespace st = homthu::storage;
 
 std::unique_ptr<st::store> open_from_config(const context& ctx) {
-  auto cfg = common::load_config(ctx.config_path);
-  st::store_options o;
-  o.path = cfg.storage.path.empty() ? cfg.server.data_dir + "/mail" : cfg.storage.path;
-  o.encryption_key_file = cfg.storage.encryption_key_file;
-  o.fsync = cfg.storage.fsync;
-  o.expunge_history_keep = cfg.storage.expunge_history_keep;
-  o.expunge_history_age = std::chrono::hours(24) * cfg.storage.expunge_history_days;
-  return st::open_store(o);
+  return st::open_store(st::store_options_from(common::load_config(ctx.config_path)));
 }
 
 int fail(const std::string& what, const boost::system::error_code& ec) {

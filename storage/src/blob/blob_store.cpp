@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -90,17 +91,50 @@ void put_le64(unsigned char* p, std::uint64_t v) {
   }
 }
 
+// Where a reader's stored bytes are: an open file, or inline content the
+// store read from its database (or a spool still holds).
+class source {
+ public:
+  explicit source(int fd) : fd_(fd) {}
+  explicit source(std::shared_ptr<const inline_blob> b) : mem_(std::move(b)) {}
+  source(source&& o) noexcept : fd_(std::exchange(o.fd_, -1)), mem_(std::move(o.mem_)) {}
+  source(const source&) = delete;
+  source& operator=(const source&) = delete;
+  source& operator=(source&&) = delete;
+  ~source() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+
+  result<std::size_t> pread(char* p, std::size_t n, std::uint64_t off) const {
+    if (!mem_) {
+      return pread_full(fd_, p, n, off);
+    }
+    const auto& d = mem_->data;
+    if (off >= d.size()) {
+      return std::size_t{0};
+    }
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, d.size() - off));
+    std::memcpy(p, d.data() + off, n);
+    return n;
+  }
+
+ private:
+  int fd_ = -1;
+  std::shared_ptr<const inline_blob> mem_;
+};
+
 class plain_reader final : public blob_reader {
  public:
-  plain_reader(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  ~plain_reader() override { ::close(fd_); }
+  plain_reader(source src, std::uint64_t size) : src_(std::move(src)), size_(size) {}
   std::uint64_t size() const override { return size_; }
   result<std::size_t> read(std::span<char> buf) override {
     if (pos_ >= size_ || buf.empty()) {
       return std::size_t{0};
     }
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - pos_));
-    auto r = pread_full(fd_, buf.data(), want, pos_);
+    auto r = src_.pread(buf.data(), want, pos_);
     if (!r) {
       return r.error();
     }
@@ -113,7 +147,7 @@ class plain_reader final : public blob_reader {
   }
 
  private:
-  int fd_;
+  source src_;
   std::uint64_t size_;
   std::uint64_t pos_ = 0;
 };
@@ -123,15 +157,14 @@ class plain_reader final : public blob_reader {
 // forward, so this stays linear in practice.
 class encrypted_reader final : public blob_reader {
  public:
-  encrypted_reader(int fd, std::uint64_t size, const key& k, const unsigned char* hdr)
-      : fd_(fd), size_(size), key_(k) {
+  encrypted_reader(source src, std::uint64_t size, const key& k, const unsigned char* hdr)
+      : src_(std::move(src)), size_(size), key_(k) {
     std::memcpy(header_, hdr, sizeof(header_));
     restart();
   }
   ~encrypted_reader() override {
     sodium_memzero(&state_, sizeof(state_));
     sodium_memzero(plain_.data(), plain_.size());
-    ::close(fd_);
   }
   std::uint64_t size() const override { return size_; }
 
@@ -178,7 +211,7 @@ class encrypted_reader final : public blob_reader {
     }
     std::uint64_t next_start = have_chunk_ ? chunk_start_ + plain_len_ : 0;
     cipher_.resize(chunk_cipher);
-    auto r = pread_full(fd_, cipher_.data(), chunk_cipher, file_off_);
+    auto r = src_.pread(cipher_.data(), chunk_cipher, file_off_);
     if (!r) {
       return r.error();
     }
@@ -208,7 +241,7 @@ class encrypted_reader final : public blob_reader {
     return {};
   }
 
-  int fd_;
+  source src_;
   std::uint64_t size_;
   key key_;
   unsigned char header_[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
@@ -223,9 +256,13 @@ class encrypted_reader final : public blob_reader {
   std::vector<char> plain_;
 };
 
+// Writes the stored form (plaintext, or the secretstream file format) as
+// content arrives: into memory while the content fits inline_max, into a
+// temporary file from the first octet beyond it (or from the start when
+// inline_max is 0).
 class spool_impl final : public spool {
  public:
-  spool_impl(blob_store& bs, int fd, std::string path) : bs_(bs), fd_(fd), path_(std::move(path)) {
+  spool_impl(blob_store& bs, std::size_t inline_max) : bs_(bs), inline_max_(inline_max) {
     crypto_hash_sha256_init(&hash_);
     buf_.reserve(chunk_plain);
   }
@@ -234,15 +271,25 @@ class spool_impl final : public spool {
     if (fd_ >= 0) {
       ::close(fd_);
     }
-    if (!finished_) {
+    if (!finished_ && !path_.empty()) {
       ::unlink(path_.c_str());
+    }
+    if (pending_) {
+      bs_.drop_pending(id_);
     }
     if (!id_.empty()) {
       bs_.unpin(id_);
     }
   }
 
+  // Starts the stored form; with inline_max 0 the file is created at once,
+  // so that an unwritable spool directory is reported before any content.
   result<void> init() {
+    if (inline_max_ == 0) {
+      if (auto r = open_file(); !r) {
+        return r;
+      }
+    }
     if (!bs_.encrypted()) {
       return {};
     }
@@ -251,7 +298,7 @@ class spool_impl final : public spool {
     put_le64(hdr + sizeof(magic), 0);  // plaintext size, filled in by finish()
     crypto_secretstream_xchacha20poly1305_init_push(&state_, hdr + sizeof(magic) + 8,
                                                     bs_.encryption_key()->data());
-    return write_all(fd_, reinterpret_cast<const char*>(hdr), sizeof(hdr));
+    return emit(reinterpret_cast<const char*>(hdr), sizeof(hdr));
   }
 
   result<void> write(std::string_view chunk) override {
@@ -260,6 +307,13 @@ class spool_impl final : public spool {
     }
     crypto_hash_sha256_update(&hash_, reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size());
     size_ += chunk.size();
+    if (fd_ < 0 && size_ > inline_max_) {
+      // Too big to live in the database: the rest goes to a file.
+      if (auto r = open_file(); !r) {
+        failed_ = true;
+        return r;
+      }
+    }
     while (!chunk.empty()) {
       std::size_t n = std::min(chunk.size(), chunk_plain - buf_.size());
       buf_.append(chunk.substr(0, n));
@@ -287,7 +341,9 @@ class spool_impl final : public spool {
     if (bs_.encrypted()) {
       unsigned char sz[8];
       put_le64(sz, size_);
-      if (::pwrite(fd_, sz, 8, sizeof(magic)) != 8) {
+      if (fd_ < 0) {
+        std::memcpy(stored_.data() + sizeof(magic), sz, sizeof(sz));
+      } else if (::pwrite(fd_, sz, 8, sizeof(magic)) != 8) {
         failed_ = true;
         return errno_error(errno);
       }
@@ -300,6 +356,17 @@ class spool_impl final : public spool {
     // cannot vanish between this check and the delivery that references it.
     bs_.pin(id);
     id_ = id;
+    if (fd_ < 0) {
+      // Inline: nothing to sync here; the delivery commits the content
+      // with its rows, and until then readers find it in pending().
+      auto b = std::make_shared<inline_blob>();
+      b->data = std::move(stored_);
+      b->encrypted = bs_.encrypted();
+      bs_.add_pending(id, std::move(b));
+      pending_ = true;
+      finished_ = true;
+      return id;
+    }
     auto r = bs_.make_durable(fd_, path_, id, bs_.encrypted());
     ::close(fd_);
     fd_ = -1;
@@ -312,9 +379,33 @@ class spool_impl final : public spool {
   }
 
  private:
+  result<void> open_file() {
+    unsigned char rnd[12];
+    randombytes_buf(rnd, sizeof(rnd));
+    std::string path = bs_.tmp_dir() + "/spool-" + to_hex(rnd, sizeof(rnd));
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return errno_error(errno);
+    }
+    fd_ = fd;
+    path_ = std::move(path);
+    // What was stored in memory so far moves to the file.
+    auto r = write_all(fd_, stored_.data(), stored_.size());
+    stored_ = std::string();
+    return r;
+  }
+
+  result<void> emit(const char* p, std::size_t n) {
+    if (fd_ >= 0) {
+      return write_all(fd_, p, n);
+    }
+    stored_.append(p, n);
+    return {};
+  }
+
   result<void> flush(bool final) {
     if (!bs_.encrypted()) {
-      auto r = write_all(fd_, buf_.data(), buf_.size());
+      auto r = emit(buf_.data(), buf_.size());
       buf_.clear();
       return r;
     }
@@ -329,12 +420,14 @@ class spool_impl final : public spool {
         final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
     sodium_memzero(buf_.data(), buf_.size());
     buf_.clear();
-    return write_all(fd_, cipher_.data(), static_cast<std::size_t>(clen));
+    return emit(cipher_.data(), static_cast<std::size_t>(clen));
   }
 
   blob_store& bs_;
-  int fd_;
+  std::size_t inline_max_;
+  int fd_ = -1;
   std::string path_;
+  std::string stored_;  // the stored form while it stays in memory
   std::string id_;
   crypto_hash_sha256_state hash_{};
   crypto_secretstream_xchacha20poly1305_state state_{};
@@ -343,7 +436,27 @@ class spool_impl final : public spool {
   std::uint64_t size_ = 0;
   bool finished_ = false;
   bool failed_ = false;
+  bool pending_ = false;
 };
+
+// A reader over a stored form of `stored_size` octets.
+result<std::unique_ptr<blob_reader>> make_reader(source src, std::uint64_t stored_size, bool enc,
+                                                const std::optional<key>& key_) {
+  if (!enc) {
+    return std::unique_ptr<blob_reader>(std::make_unique<plain_reader>(std::move(src), stored_size));
+  }
+  if (!key_) {
+    return make_error_code(error::corrupt);
+  }
+  unsigned char hdr[header_size];
+  auto r = src.pread(reinterpret_cast<char*>(hdr), sizeof(hdr), 0);
+  if (!r || *r != sizeof(hdr) || std::memcmp(hdr, magic, sizeof(magic)) != 0) {
+    return make_error_code(error::corrupt);
+  }
+  std::uint64_t size = get_le64(hdr + sizeof(magic));
+  return std::unique_ptr<blob_reader>(
+      std::make_unique<encrypted_reader>(std::move(src), size, *key_, hdr + sizeof(magic) + 8));
+}
 
 bool is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
@@ -425,8 +538,8 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
-blob_store::blob_store(std::string root, std::optional<key> k, bool fsync)
-    : root_(std::move(root)), key_(k), fsync_(fsync) {
+blob_store::blob_store(std::string root, std::optional<key> k, bool fsync, std::size_t inline_max)
+    : root_(std::move(root)), key_(k), fsync_(fsync), inline_max_(inline_max) {
   if (sodium_init() < 0) {
     throw std::runtime_error("storage: libsodium initialisation failed");
   }
@@ -454,14 +567,7 @@ std::string blob_store::path_for(std::string_view id, bool encrypted_file) const
 }
 
 result<std::unique_ptr<spool>> blob_store::begin_spool() {
-  unsigned char rnd[12];
-  randombytes_buf(rnd, sizeof(rnd));
-  std::string path = tmp_dir() + "/spool-" + to_hex(rnd, sizeof(rnd));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return errno_error(errno);
-  }
-  auto s = std::make_unique<spool_impl>(*this, fd, path);
+  auto s = std::make_unique<spool_impl>(*this, inline_max_);
   if (auto r = s->init(); !r) {
     return r.error();
   }
@@ -550,28 +656,44 @@ result<std::unique_ptr<blob_reader>> blob_store::open(std::string_view id) const
   if (fd < 0) {
     return errno == ENOENT ? make_error_code(error::not_found) : errno_error(errno);
   }
+  source src(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return errno_error(err);
+    return errno_error(errno);
   }
-  if (!enc) {
-    return std::unique_ptr<blob_reader>(std::make_unique<plain_reader>(fd, static_cast<std::uint64_t>(st.st_size)));
+  return make_reader(std::move(src), static_cast<std::uint64_t>(st.st_size), enc, key_);
+}
+
+result<std::unique_ptr<blob_reader>> blob_store::open_inline(std::shared_ptr<const inline_blob> b) const {
+  if (!b) {
+    return make_error_code(error::not_found);
   }
-  if (!key_) {
-    ::close(fd);
-    return make_error_code(error::corrupt);
+  bool enc = b->encrypted;
+  std::uint64_t size = b->data.size();
+  return make_reader(source(std::move(b)), size, enc, key_);
+}
+
+std::shared_ptr<const inline_blob> blob_store::pending(std::string_view id) const {
+  std::lock_guard lk(pin_mutex_);
+  auto it = pending_.find(std::string(id));
+  return it == pending_.end() ? nullptr : it->second.second;
+}
+
+void blob_store::add_pending(const std::string& id, std::shared_ptr<const inline_blob> b) {
+  std::lock_guard lk(pin_mutex_);
+  auto& e = pending_[id];
+  ++e.first;
+  if (!e.second) {
+    e.second = std::move(b);
   }
-  unsigned char hdr[header_size];
-  auto r = pread_full(fd, reinterpret_cast<char*>(hdr), sizeof(hdr), 0);
-  if (!r || *r != sizeof(hdr) || std::memcmp(hdr, magic, sizeof(magic)) != 0) {
-    ::close(fd);
-    return make_error_code(error::corrupt);
+}
+
+void blob_store::drop_pending(const std::string& id) {
+  std::lock_guard lk(pin_mutex_);
+  auto it = pending_.find(id);
+  if (it != pending_.end() && --it->second.first <= 0) {
+    pending_.erase(it);
   }
-  std::uint64_t size = get_le64(hdr + sizeof(magic));
-  return std::unique_ptr<blob_reader>(
-      std::make_unique<encrypted_reader>(fd, size, *key_, hdr + sizeof(magic) + 8));
 }
 
 result<std::uint64_t> blob_store::size_of(std::string_view id) const {

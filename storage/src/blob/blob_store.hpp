@@ -17,6 +17,7 @@
 #include <vector>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -35,12 +36,31 @@ key load_key(const std::string& path);
 // so an id can never name a path outside blobs/.
 bool valid_id(std::string_view id);
 
+// A message small enough to live in the metadata database (storage/README.md,
+// "Small messages inside the database"): its stored form (plaintext, or the
+// same secretstream format as an encrypted file) is committed with the
+// message rows, so its delivery costs one WAL fsync instead of a file's.
+struct inline_blob {
+  std::string data;
+  bool encrypted = false;
+};
+
 class blob_store {
  public:
-  blob_store(std::string root, std::optional<key> k, bool fsync);
+  // inline_max: spools whose content stays at or below this many octets
+  // keep it in memory and finish() without a file (0: always a file).
+  blob_store(std::string root, std::optional<key> k, bool fsync, std::size_t inline_max = 0);
 
   result<std::unique_ptr<spool>> begin_spool();
+  // A blob file (not inline content: the store reads that from its database).
   result<std::unique_ptr<blob_reader>> open(std::string_view id) const;
+  // Reader over inline content (decrypting it when encrypted).
+  result<std::unique_ptr<blob_reader>> open_inline(std::shared_ptr<const inline_blob> b) const;
+  // Inline content a finished spool holds until its delivery commits it;
+  // null when none. Held from finish() until the spool is destroyed.
+  std::shared_ptr<const inline_blob> pending(std::string_view id) const;
+  void add_pending(const std::string& id, std::shared_ptr<const inline_blob> b);
+  void drop_pending(const std::string& id);
   bool exists(std::string_view id) const;
   // Plaintext size of a stored blob.
   result<std::uint64_t> size_of(std::string_view id) const;
@@ -76,8 +96,11 @@ class blob_store {
   std::string root_;
   std::optional<key> key_;
   bool fsync_;
+  std::size_t inline_max_;
   mutable std::mutex pin_mutex_;
   std::unordered_map<std::string, int> pins_;
+  // Guarded by pin_mutex_: id → (spools holding it, content).
+  std::unordered_map<std::string, std::pair<int, std::shared_ptr<const inline_blob>>> pending_;
 };
 
 // errno → storage error (ENOSPC/EDQUOT → disk_full, else io_error).

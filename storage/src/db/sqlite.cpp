@@ -154,4 +154,10 @@ std::string statement::text(int col) const {
   return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
+std::string statement::blob(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+  int n = sqlite3_column_bytes(s_, col);
+  return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
 }  // namespace homthu::storage::db

@@ -73,6 +73,7 @@ class statement {
 
   std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
   std::string text(int col) const;
+  std::string blob(int col) const;
   bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
  private:

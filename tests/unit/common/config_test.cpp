@@ -32,6 +32,16 @@ TEST(config, minimal_file_takes_documented_defaults) {
   EXPECT_EQ(c.storage.path, "/var/lib/homthu/mail");
   EXPECT_EQ(c.ldap.cache_ttl.count(), 60);
   EXPECT_TRUE(c.storage.fsync);
+  EXPECT_EQ(c.storage.inline_max, 128u * 1024);
+}
+
+TEST(config, storage_inline_max_is_a_bounded_size) {
+  auto c = parse_config(std::string(minimal) + "[storage]\ninline_max = \"64K\"\n", "homthu.toml");
+  EXPECT_EQ(c.storage.inline_max, 64u * 1024);
+  c = parse_config(std::string(minimal) + "[storage]\ninline_max = 0\n", "homthu.toml");
+  EXPECT_EQ(c.storage.inline_max, 0u);
+  EXPECT_NE(error_of(std::string(minimal) + "[storage]\ninline_max = \"64M\"\n").find("inline_max"), std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "[storage]\ninline_max = -1\n").find("inline_max"), std::string::npos);
 }
 
 TEST(config, sizes_durations_and_lists) {

@@ -20,9 +20,10 @@ using namespace std::chrono_literals;
 
 // Child process: deliver from several threads, write "id\n" to fd after each
 // acknowledged delivery, until killed.
-[[noreturn]] void crash_child(const std::string& root, int fd, int round) {
+[[noreturn]] void crash_child(const std::string& root, int fd, int round, std::size_t inline_max) {
   store_options o;
   o.path = root;
+  o.inline_max = inline_max;
   auto s = open_store(o);
   std::vector<std::thread> ts;
   for (int t = 0; t < 6; ++t) {
@@ -81,7 +82,12 @@ std::map<std::string, int> message_ids(store& s, const std::string& account) {
   return seen;
 }
 
-TEST_F(store_test, killed_during_concurrent_deliveries_loses_nothing_acknowledged) {
+class crash_test : public store_test {
+ protected:
+  void kill_rounds(std::size_t inline_max);
+};
+
+void crash_test::kill_rounds(std::size_t inline_max) {
   std::set<std::string> acked;
   std::mt19937 rng(12345);
   constexpr int rounds = 6;
@@ -93,7 +99,7 @@ TEST_F(store_test, killed_during_concurrent_deliveries_loses_nothing_acknowledge
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       ::close(fds[0]);
-      crash_child(root_, fds[1], round);
+      crash_child(root_, fds[1], round, inline_max);
     }
     ::close(fds[1]);
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 400));
@@ -142,6 +148,11 @@ TEST_F(store_test, killed_during_concurrent_deliveries_loses_nothing_acknowledge
   EXPECT_GT(acked.size(), 10u) << "the child acknowledged almost nothing; the test proved little";
   RecordProperty("acknowledged", static_cast<int>(acked.size()));
 }
+
+TEST_F(crash_test, killed_during_concurrent_deliveries_loses_nothing_acknowledged) { kill_rounds(0); }
+
+// The same with every message small enough to live inside the database.
+TEST_F(crash_test, killed_during_concurrent_inline_deliveries_loses_nothing_acknowledged) { kill_rounds(64 * 1024); }
 
 TEST_F(store_test, encrypted_blobs_hide_content_and_keep_plaintext_address) {
   std::string plain_id = spool_text(*s_, simple_message("secret", "mật khẩu ở đây\r\n"));

@@ -29,15 +29,30 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-inline std::string spool_text(store& s, std::string_view text, std::size_t chunk = 7) {
+// A finished spool and its blob id. Deliver while the spool lives: a blob
+// small enough to be kept inline exists only in the spool until then.
+struct spooled {
+  std::unique_ptr<spool> sp;
+  std::string id;
+};
+
+inline spooled spool_kept(store& s, std::string_view text, std::size_t chunk = 7) {
   auto sp = s.begin_spool();
   EXPECT_TRUE(sp.has_value());
+  if (!sp) {
+    return {};
+  }
   for (std::size_t i = 0; i < text.size(); i += chunk) {
     EXPECT_TRUE((*sp)->write(text.substr(i, chunk)).has_value());
   }
   auto id = (*sp)->finish();
   EXPECT_TRUE(id.has_value());
-  return id ? *id : std::string();
+  return {std::move(*sp), id ? *id : std::string()};
+}
+
+// The blob id of a spool dropped at once (a file blob stays on disk).
+inline std::string spool_text(store& s, std::string_view text, std::size_t chunk = 7) {
+  return spool_kept(s, text, chunk).id;
 }
 
 inline std::string read_blob(store& s, const std::string& id) {
@@ -88,7 +103,7 @@ class store_test : public ::testing::Test {
   // Delivers one message to account's INBOX and returns the outcome.
   delivery_outcome deliver_to(const std::string& account, const std::string& text, const std::string& mailbox = "INBOX",
                               std::uint64_t qb = 0, std::uint64_t qm = 0) {
-    auto id = spool_text(*s_, text);
+    auto [sp, id] = spool_kept(*s_, text);
     delivery_target t;
     t.account = account;
     t.mailbox = mailbox;

@@ -79,6 +79,7 @@ struct storage_config {
   unsigned delivery_log_days = 30;                // delivery-log retention; 0: no delivery log
   unsigned expunge_history_days = 30;             // QRESYNC expunge history: entries younger are kept,
   unsigned expunge_history_keep = 100;            // and so are each mailbox's newest this many
+  std::uint64_t inline_max = 128 * 1024;          // messages up to this size live inside mail.db; 0: files only
 };
 
 struct smtp_config {

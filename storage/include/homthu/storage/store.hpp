@@ -9,7 +9,8 @@
 //
 // Durability contract (DESIGN.md): deliver() and append() return success only
 // after the blob is fsync'd, its directory entry fsync'd, and the metadata
-// committed with synchronous=FULL. Concurrent calls share commits (group
+// committed with synchronous=FULL (a small blob kept inside the database is
+// committed in that same transaction). Concurrent calls share commits (group
 // commit).
 
 #include <boost/system/error_code.hpp>
@@ -24,6 +25,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace homthu::common {
+struct config;
+}
 
 namespace homthu::storage {
 
@@ -127,7 +132,9 @@ class spool {
   virtual std::uint64_t size() const = 0;
   // Makes the blob durable (fsync file and directory) and returns its id.
   // The blob is held (not garbage) until every deliver()/append() with it
-  // has returned, or the spool is destroyed.
+  // has returned, or the spool is destroyed. Deliver before destroying the
+  // spool: content within store_options::inline_max has no file, and lives
+  // only in the spool until a delivery commits it to the database.
   virtual result<std::string> finish() = 0;
 };
 
@@ -349,7 +356,17 @@ struct store_options {
   // `expunge_history_keep` (storage/README.md, "Expunge history").
   std::uint64_t expunge_history_keep = 100;
   std::chrono::seconds expunge_history_age = std::chrono::hours(24 * 30);
+  // Messages up to this many octets are stored inside mail.db, committed
+  // with their rows (one WAL fsync), instead of as blob files (file, its
+  // directory, then the WAL). 0: always files. homthud passes
+  // [storage] inline_max (storage/README.md, "Small messages inside the
+  // database"). Reading finds either form whatever this is set to.
+  std::size_t inline_max = 0;
 };
+
+// The options homthud and homthuctl open the store with: [storage] keys,
+// path defaulting to <data_dir>/mail.
+store_options store_options_from(const common::config& cfg);
 
 // Opens (creating when absent) the store. Throws std::runtime_error naming
 // the path on failure at start-up.
