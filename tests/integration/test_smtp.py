@@ -158,6 +158,18 @@ class SmtpTest(unittest.TestCase):
         with smtplib.SMTP(self.h.host, self.h.port("smtp"), timeout=30) as s:
             s.sendmail("partner@example.org", [self.a["address"]], message("partner@example.org", self.a["address"], subject))
         self.assertTrue(wait_until(lambda: any(subject in s for s in inbox_subjects(self.h, self.a)), 20))
+        # What a user sees in "view source": the checks of RFC 8601, iprev
+        # first. The test resolver never answers, so the reverse lookup is a
+        # temperror (never a fail).
+        with imaplib.IMAP4_SSL(self.h.host, self.h.port("imaps"), ssl_context=self.h.ssl_context(), timeout=20) as m:
+            m.login(self.a["address"], self.h.password)
+            m.select("INBOX", readonly=True)
+            typ, data = m.search(None, "SUBJECT", '"%s"' % subject)
+            uid = data[0].split()[-1]
+            typ, msg = m.fetch(uid, "(BODY.PEEK[HEADER.FIELDS (AUTHENTICATION-RESULTS)])")
+            field = msg[0][1].decode()
+        self.assertRegex(field, r"^Authentication-Results: localhost;\r\n\tiprev=temperror policy\.iprev=127\.0\.0\.1;"
+                                r"\r\n\tspf=\w+ smtp\.mailfrom=example\.org;")
 
     def test_swaks_submission(self):
         subject = "swaks %s" % uuid.uuid4().hex[:8]

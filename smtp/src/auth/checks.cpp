@@ -17,6 +17,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -328,9 +329,86 @@ dmarc_result check_dmarc(dns_resolver& dns, const public_suffixes& psl, const st
   return out;
 }
 
+std::string reverse_name(const std::string& ip) {
+  static const char* hex = "0123456789abcdef";
+  unsigned char b[16];
+  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    return std::to_string(b[3]) + "." + std::to_string(b[2]) + "." + std::to_string(b[1]) + "." +
+           std::to_string(b[0]) + ".in-addr.arpa";
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    std::string n;
+    for (int i = 15; i >= 0; --i) {
+      n += hex[b[i] & 15];
+      n += '.';
+      n += hex[b[i] >> 4];
+      n += '.';
+    }
+    return n + "ip6.arpa";
+  }
+  return {};
+}
+
+iprev_result check_iprev(dns_resolver& dns, const std::string& ip) {
+  iprev_result r;
+  r.ip = ip;
+  const auto rname = reverse_name(ip);
+  unsigned char want[16];
+  const bool v6 = ip.find(':') != std::string::npos;
+  const int family = v6 ? AF_INET6 : AF_INET;
+  if (rname.empty() || inet_pton(family, ip.c_str(), want) != 1) {
+    return r;  // permerror: not an address
+  }
+  const auto ptr = dns.query(rname, dns_type::ptr);
+  if (ptr.st == dns_answer::status::temperror) {
+    r.result = "temperror";
+    return r;
+  }
+  if (ptr.st != dns_answer::status::ok || ptr.records.empty()) {
+    return r;  // permerror: no PTR data for this address (§2.7.3)
+  }
+  r.name = lower_trim_dot(ptr.records.front());
+  bool temp = false;
+  const std::size_t n = std::min<std::size_t>(ptr.records.size(), 10);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto name = lower_trim_dot(ptr.records[i]);
+    const auto fwd = dns.query(name, v6 ? dns_type::aaaa : dns_type::a);
+    if (fwd.st == dns_answer::status::temperror) {
+      temp = true;
+      continue;
+    }
+    for (const auto& addr : fwd.records) {
+      unsigned char got[16];
+      if (inet_pton(family, addr.c_str(), got) == 1 && std::memcmp(got, want, v6 ? 16 : 4) == 0) {
+        r.result = "pass";
+        r.name = name;
+        return r;
+      }
+    }
+  }
+  // No name led back: fail, unless a lookup that might have did not answer.
+  r.result = temp ? "temperror" : "fail";
+  return r;
+}
+
 std::string authentication_results(const std::string& authserv_id, const spf_result& spf, const dkim_verdict& dkim,
-                                   const dmarc_result& dmarc) {
-  std::string h = "Authentication-Results: " + authserv_id + ";\r\n\tspf=" + spf.result;
+                                   const dmarc_result& dmarc, const iprev_result* iprev) {
+  std::string h = "Authentication-Results: " + authserv_id + ";";
+  if (iprev) {
+    // The address comes from the socket; ':' stays for IPv6.
+    std::string ip = iprev->ip;
+    for (auto& c : ip) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '.' && c != ':') {
+        c = '_';
+      }
+    }
+    h += "\r\n\tiprev=" + iprev->result + " policy.iprev=" + ip;
+    if (!iprev->name.empty()) {
+      h += " (" + safe(iprev->name) + ")";
+    }
+    h += ";";
+  }
+  h += "\r\n\tspf=" + spf.result;
   if (!spf.domain.empty()) {
     h += (spf.helo_identity ? " smtp.helo=" : " smtp.mailfrom=") + safe(spf.domain);
   }

@@ -47,10 +47,27 @@ struct dmarc_result {
 dmarc_result check_dmarc(dns_resolver& dns, const public_suffixes& psl, const std::string& from_domain,
                          const spf_result& spf, const dkim_verdict& dkim);
 
+// RFC 8601 §3 "iprev" (the reverse-DNS check of RFC 8601 §2.7.3, what
+// Postfix's reject_unknown_client_hostname tests): the client address's PTR
+// names (at most 10), each looked up forward; pass when one of them leads
+// back to the address.
+struct iprev_result {
+  std::string result = "permerror";  // pass fail temperror permerror
+  std::string ip;                    // policy.iprev
+  std::string name;                  // the confirmed name (pass) or the first PTR name
+};
+
+// The PTR owner name of an address: "4.3.2.1.in-addr.arpa", or the
+// nibble form under ip6.arpa (RFC 3596 §2.5). Empty for a non-address.
+std::string reverse_name(const std::string& ip);
+
+iprev_result check_iprev(dns_resolver& dns, const std::string& ip);
+
 // One "Authentication-Results: …\r\n" field (RFC 8601 §2.2) with our
-// authserv-id; every value is reduced to safe characters.
+// authserv-id; every value is reduced to safe characters. `iprev` is
+// left out when null (mail from an authenticated or trusted client).
 std::string authentication_results(const std::string& authserv_id, const spf_result& spf, const dkim_verdict& dkim,
-                                   const dmarc_result& dmarc);
+                                   const dmarc_result& dmarc, const iprev_result* iprev = nullptr);
 
 // Streams a message's content and drops the header fields
 // "Authentication-Results" whose authserv-id is ours (RFC 8601 §5: a

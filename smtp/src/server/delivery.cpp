@@ -452,15 +452,6 @@ asio::awaitable<void> message_sink::write(std::string_view data) {
   }
 }
 
-asio::awaitable<auth::spf_result> message_sink::spf() {
-  auto& st = s_.st;
-  const auto& ip = s_.info.peer_ip;
-  const auto& helo = s_.helo;
-  const auto sender = s_.tx.mail.sender.str();
-  auto check = [&st, &ip, &helo, &sender]() { return auth::check_spf(*st.dns, ip, helo, sender); };
-  co_return co_await st.svc.workers.run(check);
-}
-
 asio::awaitable<void> message_sink::spill() {
   if (held_.empty() || write_error_) {
     co_return;
@@ -600,21 +591,14 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
     co_return proto::make_reply(554, "5.4.6", "Too many hops (mail loop?)");
   }
   if (holding_) {
-    // RFC 7208 / 6376 / 7489 checks; DNS on the worker pool.
-    const auto spf_res = co_await spf();
-    auth::dkim_verdict dkim_res;
+    // RFC 8601 iprev, RFC 7208 / 6376 / 7489 checks: DNS, on the worker
+    // pool, in one job (each hop to the pool and back costs two thread
+    // wake-ups).
     if (overflow_) {
       co_await spill();  // the rest of the content
       if (write_error_) {
         co_return storage_reply(write_error_);
       }
-      auto* pass = dkim_pass_.get();
-      auto finish = [pass]() { return pass->finish(); };
-      dkim_res = co_await st.svc.workers.run(finish);
-    } else {
-      const auto& held = held_;
-      auto verify = [&st, &held]() { return st.verifier->verify(held); };
-      dkim_res = co_await st.svc.workers.run(verify);
     }
     std::set<std::string> from_domains;
     for (const auto& f : facts.from) {
@@ -622,29 +606,47 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
         from_domains.insert(common::to_lower_ascii(parts->domain));
       }
     }
-    auto dmarc = [&st, &from_domains, &spf_res, &dkim_res]() {
+    struct verdicts {
+      auth::iprev_result iprev;
+      auth::spf_result spf;
+      auth::dkim_verdict dkim;
+      auth::dmarc_result dmarc;
+    };
+    auto* pass = dkim_pass_.get();  // set when the content overflowed to a file
+    const auto& held = held_;
+    const auto& ip = s_.info.peer_ip;
+    const auto& helo = s_.helo;
+    const auto sender = s_.tx.mail.sender.str();
+    auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains]() {
+      verdicts v;
+      v.iprev = auth::check_iprev(*st.dns, ip);
+      v.spf = auth::check_spf(*st.dns, ip, helo, sender);
+      v.dkim = pass ? pass->finish() : st.verifier->verify(held);
       // Every From: domain is checked; the first that does not pass is the
       // one reported (RFC 7489 §6.6.1 leaves several authors to us).
-      auth::dmarc_result shown;
       bool first = true;
       for (const auto& d : from_domains) {
-        auto r = auth::check_dmarc(*st.dns, *st.psl, d, spf_res, dkim_res);
-        if (first || (shown.result == "pass" && r.result != "pass") || (r.result == "fail" && shown.result != "fail")) {
-          shown = r;
+        auto r = auth::check_dmarc(*st.dns, *st.psl, d, v.spf, v.dkim);
+        if (first || (v.dmarc.result == "pass" && r.result != "pass") ||
+            (r.result == "fail" && v.dmarc.result != "fail")) {
+          v.dmarc = r;
           first = false;
         }
       }
-      return shown;
+      return v;
     };
-    const auto dmarc_res = co_await st.svc.workers.run(dmarc);
-    s_.log.info("smtp.auth_results", {{"spf", spf_res.result}, {"dkim", dkim_res.signatures.empty() ? std::string("none") : dkim_res.signatures.front().result},
+    const auto v = co_await st.svc.workers.run(check_all);
+    const auto& spf_res = v.spf;
+    const auto& dkim_res = v.dkim;
+    const auto& dmarc_res = v.dmarc;
+    s_.log.info("smtp.auth_results", {{"iprev", v.iprev.result}, {"spf", spf_res.result}, {"dkim", dkim_res.signatures.empty() ? std::string("none") : dkim_res.signatures.front().result},
                                       {"dmarc", dmarc_res.result}, {"from_domain", dmarc_res.from_domain}});
     if (st.svc.cfg.smtp.enforce_dmarc && dmarc_res.result == "fail" && dmarc_res.policy == "reject" &&
         dmarc_res.sampled) {
       // RFC 7489 §6.6.4 / §10.3: reject during the SMTP transaction.
       co_return proto::make_reply(550, "5.7.1", "Rejected by the DMARC policy of " + dmarc_res.from_domain);
     }
-    co_await release(auth::authentication_results(st.hostname, spf_res, dkim_res, dmarc_res));
+    co_await release(auth::authentication_results(st.hostname, spf_res, dkim_res, dmarc_res, &v.iprev));
   }
   co_await flush_pending();
   if (write_error_) {

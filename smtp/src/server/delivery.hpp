@@ -55,7 +55,6 @@ class message_sink {
   asio::awaitable<void> flush_pending();
   // Writes the trace fields (with `auth_results`) and the held content.
   asio::awaitable<void> release(const std::string& auth_results);
-  asio::awaitable<auth::spf_result> spf();
   session& s_;
   std::unique_ptr<storage::spool> spool_;
   std::unique_ptr<storage::queue_writer> qbody_;

@@ -266,6 +266,65 @@ TEST(results_filter, drops_only_our_fields_whole_and_byte_at_a_time) {
   EXPECT_EQ(bytewise(bytes, in), want);
 }
 
+TEST(iprev, reverse_names) {
+  EXPECT_EQ(auth::reverse_name("192.0.2.9"), "9.2.0.192.in-addr.arpa");
+  EXPECT_EQ(auth::reverse_name("2001:db8::1"),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  EXPECT_EQ(auth::reverse_name("mail.example.org"), "");
+}
+
+TEST(iprev, forward_confirmed_names_pass_and_the_rest_do_not) {
+  fake_dns dns;
+  dns.set("9.2.0.192.in-addr.arpa", dns_type::ptr, {"other.example.", "Mail.Example.ORG."});
+  dns.set("other.example", dns_type::a, {"198.51.100.1"});
+  dns.set("mail.example.org", dns_type::a, {"198.51.100.2", "192.0.2.9"});
+  auto r = auth::check_iprev(dns, "192.0.2.9");
+  EXPECT_EQ(r.result, "pass");
+  EXPECT_EQ(r.name, "mail.example.org");  // the name that led back, lower case, no root dot
+  // A PTR name whose forward lookup gives other addresses, or none: fail.
+  dns.set("10.2.0.192.in-addr.arpa", dns_type::ptr, {"other.example", "gone.example"});
+  r = auth::check_iprev(dns, "192.0.2.10");
+  EXPECT_EQ(r.result, "fail");
+  EXPECT_EQ(r.name, "other.example");
+  // No PTR data at all: permerror (RFC 8601 §2.7.3).
+  EXPECT_EQ(auth::check_iprev(dns, "192.0.2.11").result, "permerror");
+  // IPv6 compares addresses, not spellings.
+  dns.set(auth::reverse_name("2001:db8::25"), dns_type::ptr, {"mx6.example.org"});
+  dns.set("mx6.example.org", dns_type::aaaa, {"2001:0db8:0000:0000:0000:0000:0000:0025"});
+  EXPECT_EQ(auth::check_iprev(dns, "2001:db8::25").result, "pass");
+  // The resolver not answering is temperror, never fail.
+  dns.down = true;
+  EXPECT_EQ(auth::check_iprev(dns, "192.0.2.9").result, "temperror");
+}
+
+TEST(iprev, forward_lookups_are_capped_at_ten_names) {
+  fake_dns dns;
+  std::vector<std::string> names;
+  for (int i = 0; i < 50; ++i) {
+    names.push_back("n" + std::to_string(i) + ".example");
+  }
+  dns.set("9.2.0.192.in-addr.arpa", dns_type::ptr, names);
+  dns.set("n40.example", dns_type::a, {"192.0.2.9"});  // beyond the cap: never asked
+  EXPECT_EQ(auth::check_iprev(dns, "192.0.2.9").result, "fail");
+  EXPECT_EQ(dns.queries.load(), 11u);
+}
+
+TEST(authentication_results, iprev_comes_first_with_the_address_and_name) {
+  auth::iprev_result ip{"pass", "2001:db8::25", "mx6.example.org"};
+  auth::spf_result spf{"pass", "example.org", false};
+  auth::dkim_verdict dkim;
+  auth::dmarc_result dmarc;
+  const auto h = auth::authentication_results("mail.thainguyen.gov.vn", spf, dkim, dmarc, &ip);
+  EXPECT_EQ(h.rfind("Authentication-Results: mail.thainguyen.gov.vn;\r\n\tiprev=pass policy.iprev=2001:db8::25 "
+                    "(mx6.example.org);\r\n\tspf=pass", 0),
+            0u)
+      << h;
+  auth::iprev_result odd{"fail", "1.2.3.4\r\nX: y", "a;b\r\n"};
+  const auto bad = auth::authentication_results("mail.thainguyen.gov.vn", spf, dkim, dmarc, &odd);
+  EXPECT_EQ(bad.find("\r\nX:"), std::string::npos);
+  EXPECT_NE(bad.find("(a_b__)"), std::string::npos) << bad;
+}
+
 TEST(authentication_results, values_are_sanitised) {
   auth::spf_result spf{"pass", "ex\r\nample.org", false};
   auth::dkim_verdict dkim;
