@@ -356,6 +356,69 @@ TEST_F(ldap_directory_test, lists_create_members_and_refint) {
   EXPECT_EQ(dir->resolve("nhom.thu@thainguyen.gov.vn").error(), error::not_found);
 }
 
+// admin/README.md, "Scope rule for members": a unit administrator adds to
+// their lists only members and posters from their own units; a province
+// administrator adds anyone; removing a member stays open to whoever may
+// change the list (someone who moved away must be removable).
+TEST_F(ldap_directory_test, list_members_and_posters_stay_within_a_unit_administrators_units) {
+  auto sys = actor::system_actor();
+  auto unit_admin = actor::account("qt.huyen-dai-tu");  // Đại Từ district
+  auto province_admin = actor::account("admin");
+  const std::string list = "to.cong.tac.la.bang@thainguyen.gov.vn";
+  ASSERT_TRUE(dir->create_list(sys, list, "Tổ công tác La Bằng", "xa-la-bang", post_policy::moderators))
+      << last_error_detail();
+  auto inside = dir->create_account(sys, {"ma.van.trong@thainguyen.gov.vn", "Ma Văn Trong", "xa-la-bang", 0, 0,
+                                          "mật khẩu đủ dài", {}});
+  ASSERT_TRUE(inside) << last_error_detail();
+  // Someone in a provincial department: outside Đại Từ.
+  std::string outside;
+  auto units = demo::thai_nguyen_units();
+  for (const auto& p : province_.people) {
+    for (const auto& u : units) {
+      if (u.id == p.unit && u.kind == demo::unit_kind::department && outside.empty()) {
+        outside = p.address;
+      }
+    }
+  }
+  ASSERT_FALSE(outside.empty());
+  auto members = [&] { return dir->show_list(sys, list).value().members; };
+  auto posters = [&] { return dir->show_list(sys, list).value().posters; };
+
+  // The unit administrator: their own people yes, anyone else refused and
+  // nothing written.
+  ASSERT_TRUE(dir->add_list_member(unit_admin, list, inside->address)) << last_error_detail();
+  auto refused = dir->add_list_member(unit_admin, list, outside);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), error::denied);
+  EXPECT_NE(last_error_detail().find("outside the units"), std::string::npos) << last_error_detail();
+  EXPECT_EQ(members(), std::vector<std::string>{inside->address});
+
+  list_changes to_outside;
+  to_outside.posters = std::vector<std::string>{inside->address, outside};
+  auto refused_poster = dir->modify_list(unit_admin, list, to_outside);
+  ASSERT_FALSE(refused_poster);
+  EXPECT_EQ(refused_poster.error(), error::denied);
+  EXPECT_NE(last_error_detail().find("outside the units"), std::string::npos) << last_error_detail();
+  EXPECT_TRUE(posters().empty());
+  list_changes to_inside;
+  to_inside.posters = std::vector<std::string>{inside->address};
+  ASSERT_TRUE(dir->modify_list(unit_admin, list, to_inside)) << last_error_detail();
+  EXPECT_EQ(posters(), std::vector<std::string>{inside->address});
+
+  // The province administrator adds anyone, as member and as poster.
+  ASSERT_TRUE(dir->add_list_member(province_admin, list, outside)) << last_error_detail();
+  EXPECT_EQ(members().size(), 2u);
+  ASSERT_TRUE(dir->modify_list(province_admin, list, to_outside)) << last_error_detail();
+  EXPECT_EQ(posters().size(), 2u);
+
+  // Removing stays open: the unit administrator takes the outsider off.
+  ASSERT_TRUE(dir->remove_list_member(unit_admin, list, outside)) << last_error_detail();
+  EXPECT_EQ(members(), std::vector<std::string>{inside->address});
+
+  ASSERT_TRUE(dir->delete_list(sys, list));
+  ASSERT_TRUE(dir->delete_account(sys, inside->address));
+}
+
 TEST_F(ldap_directory_test, units_with_counts) {
   auto units = dir->list_units(actor::system_actor());
   ASSERT_TRUE(units);
