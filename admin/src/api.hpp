@@ -26,6 +26,7 @@ struct principal {
   std::string token_id;
   std::string session_id;
   std::string csrf;
+  bool enrol_only = false;         // see session_data::enrol_only
 };
 
 struct call {

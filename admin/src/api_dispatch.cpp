@@ -3,7 +3,10 @@
 // cookie sessions, write scope for API tokens, same-origin, an audit record)
 // and whether API tokens may use it at all. Trusts nothing from the client;
 // authorisation of the operation itself happens in directory_admin, which
-// knows each actor's role and units.
+// knows each actor's role and units. A session made for a province
+// administrator who must first enrol a second factor ([admin]
+// require_totp_for_province_admins) reaches only the routes marked
+// `enrolment`.
 #include "api.hpp"
 
 #include "homthu/common/log.hpp"
@@ -20,6 +23,7 @@ enum route_flags : unsigned {
   write = 2,         // changes state: CSRF/scope checks, audited
   session_only = 4,  // not with an API token
   audited = 8,       // audited though not a write by the rules above (sign-in)
+  enrolment = 16,    // open to an enrol-only session (second factor required)
 };
 
 struct route_entry {
@@ -32,10 +36,10 @@ struct route_entry {
 
 const route_entry routes[] = {
     {"POST", "/api/v1/session", session_create, open | audited, "session.create"},
-    {"DELETE", "/api/v1/session", session_delete, write | session_only, "session.delete"},
-    {"GET", "/api/v1/me", me, 0, ""},
-    {"POST", "/api/v1/me/totp", totp_begin, write | session_only, "totp.enrol"},
-    {"POST", "/api/v1/me/totp/confirm", totp_confirm, write | session_only, "totp.enable"},
+    {"DELETE", "/api/v1/session", session_delete, write | session_only | enrolment, "session.delete"},
+    {"GET", "/api/v1/me", me, enrolment, ""},
+    {"POST", "/api/v1/me/totp", totp_begin, write | session_only | enrolment, "totp.enrol"},
+    {"POST", "/api/v1/me/totp/confirm", totp_confirm, write | session_only | enrolment, "totp.enable"},
     {"POST", "/api/v1/me/totp/disable", totp_disable, write | session_only, "totp.disable"},
     {"GET", "/api/v1/dashboard", dashboard, 0, ""},
     {"GET", "/api/v1/accounts", accounts_list, 0, ""},
@@ -182,6 +186,7 @@ asio::awaitable<response> authenticate_cookie(call& c, const std::string& sid) {
   c.who.units = s->units;
   c.who.session_id = s->id;
   c.who.csrf = s->csrf;
+  c.who.enrol_only = s->enrol_only;
   c.actor = directory::actor::account(s->account_id);
   co_return accepted();
 }
@@ -237,6 +242,13 @@ asio::awaitable<response> authenticate(call& c, const route_entry& e, bool chang
   auto r = co_await authenticate_cookie(c, sid);
   if (r.status != 0) {
     co_return r;
+  }
+  if (c.who.enrol_only && !(e.flags & enrolment)) {
+    json::object o;
+    o["error"] = "a second factor must be enrolled first: province administrators turn on two-step sign-in "
+                 "(POST /api/v1/me/totp, then /api/v1/me/totp/confirm) before anything else";
+    o["second_factor_required"] = true;
+    co_return json_reply(o, 403);
   }
   // W1: the CSRF token is bound to the session and never sent in a cookie.
   if (changes && !equal_constant_time(header(req, "x-csrf-token"), c.who.csrf)) {

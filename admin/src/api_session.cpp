@@ -4,7 +4,10 @@
 // Each sign-in creates a new session id whatever cookie came with it (W2),
 // in a __Host- cookie: Secure, HttpOnly, SameSite=Strict, Path=/. An
 // account with a second factor also sends its current TOTP code ("code");
-// see api_totp.cpp.
+// see api_totp.cpp. With [admin] require_totp_for_province_admins, a
+// province administrator without a confirmed second factor gets an
+// enrol-only session (api_dispatch.cpp), marked in the answer and in /me as
+// "second_factor_required".
 #include "api.hpp"
 
 #include "homthu/common/log.hpp"
@@ -43,6 +46,7 @@ json::object me_json(const principal& p, std::optional<bool> totp) {
   }
   // null when the second-factor store cannot answer
   o["totp"] = totp ? json::value(*totp) : json::value(nullptr);
+  o["second_factor_required"] = p.enrol_only;
   return o;
 }
 
@@ -121,12 +125,20 @@ asio::awaitable<response> session_create(call& c) {
       st.sessions.remove(old);
     }
   }
+  // Read before the session is made: whether it may do more than enrol.
+  // A store that cannot answer counts as no second factor (fail closed).
+  auto totp = co_await totp_enabled(st, acct.id);
   session_data s;
   s.account_id = acct.id;
   s.address = acct.address;
   s.display_name = acct.display_name;
   s.role = std::string(directory::to_string(info->r));
   s.units = info->units;
+  s.enrol_only = st.svc.cfg.admin.require_totp_for_province_admins && info->r == directory::role::province_admin &&
+                 totp != true;
+  if (s.enrol_only) {
+    c.audit_detail["second_factor"] = "enrolment required";
+  }
   s = st.sessions.create(std::move(s), now);
   principal p;
   p.account_id = s.account_id;
@@ -135,7 +147,7 @@ asio::awaitable<response> session_create(call& c) {
   p.role = s.role;
   p.units = s.units;
   p.csrf = s.csrf;
-  auto totp = co_await totp_enabled(st, p.account_id);
+  p.enrol_only = s.enrol_only;
   auto r = json_reply(me_json(p, totp));
   r.headers["Set-Cookie"] = session_cookie(s.id, static_cast<long>(st.svc.cfg.admin.session_absolute.count()));
   co_return r;

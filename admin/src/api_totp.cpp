@@ -5,6 +5,11 @@
 // otpauth:// URI) and live in admin.db (totp_store), never in LDAP. A code
 // is accepted once: each use records its time step and older or equal steps
 // are refused afterwards. Wrong codes at sign-in count as failed sign-ins.
+// When [admin] require_totp_for_province_admins holds, confirming lifts the
+// enrol-only state of the session that confirmed (it has now shown the
+// password and the new factor, as a sign-in with a code would), and turning
+// the factor off puts every session of a province administrator back to
+// enrol-only.
 #include "api.hpp"
 #include "totp.hpp"
 
@@ -180,6 +185,9 @@ asio::awaitable<response> totp_confirm(call& c) {
   if (!*done) {
     co_return json_error(409, "the enrolment was restarted meanwhile");
   }
+  if (c.who.enrol_only) {
+    c.st.sessions.set_enrol_only(c.who.session_id, false);
+  }
   json::object o;
   o["totp"] = true;
   co_return json_reply(o);
@@ -203,6 +211,10 @@ asio::awaitable<response> totp_disable(call& c) {
   auto removed = co_await c.st.svc.workers.run([store, &id = c.who.account_id] { return store->remove(id); });
   if (!removed) {
     co_return storage_failed();
+  }
+  if (c.st.svc.cfg.admin.require_totp_for_province_admins &&
+      c.who.role == directory::to_string(directory::role::province_admin)) {
+    c.st.sessions.restrict_account_to_enrolment(c.who.account_id);
   }
   response out;
   out.status = 204;

@@ -113,6 +113,28 @@ void session_store::remove(std::string_view id) {
   }
 }
 
+bool session_store::set_enrol_only(std::string_view id, bool enrol_only) {
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return false;
+  }
+  it->second.enrol_only = enrol_only;
+  return true;
+}
+
+std::size_t session_store::restrict_account_to_enrolment(std::string_view account_id) {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (auto& [id, s] : by_id_) {
+    if (s.account_id == account_id) {
+      s.enrol_only = true;
+      ++n;
+    }
+  }
+  return n;
+}
+
 std::size_t session_store::remove_account(std::string_view account_id) {
   std::lock_guard lock(mu_);
   std::size_t n = 0;

@@ -36,6 +36,9 @@ struct session_data {
   std::string display_name;
   std::string role;                // "province-admin", "unit-admin", "auditor", "none"
   std::vector<std::string> units;  // unit ids in scope, empty for province-wide
+  // [admin] require_totp_for_province_admins: a province administrator
+  // without a confirmed second factor reaches only its enrolment.
+  bool enrol_only = false;
   clock_type::time_point created;
   clock_type::time_point last_seen;
 };
@@ -54,6 +57,11 @@ class session_store {
   void remove(std::string_view id);
   // Ends every session of an account (disabled, deleted, password reset).
   std::size_t remove_account(std::string_view account_id);
+  // Sets or lifts one session's enrol-only state; false when it is gone.
+  bool set_enrol_only(std::string_view id, bool enrol_only);
+  // Every session of an account becomes enrol-only (its second factor was
+  // turned off while one is required).
+  std::size_t restrict_account_to_enrolment(std::string_view account_id);
   std::size_t size() const;
 
  private:

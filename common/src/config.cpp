@@ -488,6 +488,7 @@ config parse_config(std::string_view text, const std::string& source_name) {
     s.number("login_attempts_per_minute", c.admin.login_attempts_per_minute, 1, 10000);
     s.size("max_body", c.admin.max_body, 1024, 1ull << 30);
     s.str("static_dir", c.admin.static_dir);
+    s.boolean("require_totp_for_province_admins", c.admin.require_totp_for_province_admins);
     resolve_path(c.admin.static_dir, base);
     s.finish();
   }

@@ -901,5 +901,99 @@ class SecondFactor(unittest.TestCase):
         self.assertIn("admin.login_failed", self.h.log_text())
 
 
+class RequiredSecondFactor(unittest.TestCase):
+    """[admin] require_totp_for_province_admins: a province administrator
+    without a confirmed second factor signs in to its enrolment only (403
+    elsewhere) until a code confirms it; other roles are not affected."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Homthu(users=10, config_extra="[admin]\nrequire_totp_for_province_admins = true\n")
+        cls.h.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+
+    LOGIN = "admin@thainguyen.gov.vn"
+
+    def assert_enrol_only(self, c):
+        for path in ("/api/v1/accounts", "/api/v1/units", "/api/v1/dashboard", "/api/v1/audit", "/api/v1/lists",
+                     "/api/v1/tokens", "/api/v1/delivery-log/failures"):
+            r = c.get(path)
+            self.assertEqual(r.status, 403, path)
+            self.assertIs(r.json()["second_factor_required"], True, path)
+            self.assertIn("second factor must be enrolled first", r.json()["error"])
+        self.assertEqual(c.post("/api/v1/accounts", {"address": "x@thainguyen.gov.vn", "name": "X",
+                                                     "unit": "so-noi-vu"}).status, 403)
+        self.assertEqual(c.post("/api/v1/tokens", {"label": "t", "scope": "write"}).status, 403)
+        self.assertEqual(c.post("/api/v1/me/totp/disable", {"code": "123456"}).status, 403)
+        me = c.get("/api/v1/me")
+        self.assertEqual(me.status, 200)
+        self.assertIs(me.json()["second_factor_required"], True)
+
+    def assert_full(self, c):
+        for path in ("/api/v1/accounts", "/api/v1/units", "/api/v1/audit"):
+            self.assertEqual(c.get(path).status, 200, path)
+        self.assertIs(c.get("/api/v1/me").json()["second_factor_required"], False)
+
+    def test_province_admin_enrols_before_anything_else(self):
+        pw = self.h.password
+        u = Admin(self.h)
+        r = u.sign_in(self.LOGIN, pw)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIs(r.json()["second_factor_required"], True)
+        self.assertIs(r.json()["totp"], False)
+        self.assertEqual(r.json()["role"], "province-admin")
+        self.assert_enrol_only(u)
+        other_tab = Admin(self.h)
+        self.assertEqual(other_tab.sign_in(self.LOGIN, pw).status, 200)
+
+        # Unit administrators and the auditor are not concerned.
+        for login in ("giamsat@thainguyen.gov.vn", "qt.huyen-dai-tu@thainguyen.gov.vn"):
+            c = Admin(self.h)
+            r = c.sign_in(login, pw)
+            self.assertEqual(r.status, 200, (login, r.body))
+            self.assertIs(r.json()["second_factor_required"], False)
+            self.assertEqual(c.get("/api/v1/accounts").status, 200, login)
+
+        # Enrolment is open to the restricted session; the confirmation
+        # lifts that session's restriction, not the other tab's.
+        r = u.post("/api/v1/me/totp")
+        self.assertEqual(r.status, 201, r.body)
+        secret = r.json()["secret"]
+        self.assert_enrol_only(u)  # pending is not enough
+        at = time.time()
+        self.assertEqual(u.post("/api/v1/me/totp/confirm", {"code": totp(secret, at)}).status, 200)
+        self.assert_full(u)
+        self.assert_enrol_only(other_tab)
+
+        # Turning the factor off puts the account's sessions back to enrolment.
+        self.assertEqual(u.post("/api/v1/me/totp/disable", {"code": totp(secret, at + 30)}).status, 204)
+        self.assert_enrol_only(u)
+
+        # Enrolled again: a sign-in with a code is a full session at once.
+        r = u.post("/api/v1/me/totp")
+        self.assertEqual(r.status, 201, r.body)
+        secret2 = r.json()["secret"]
+        at2 = time.time()
+        self.assertEqual(u.post("/api/v1/me/totp/confirm", {"code": totp(secret2, at2)}).status, 200)
+        c = Admin(self.h)
+        r = c.sign_in(self.LOGIN, pw)
+        self.assertEqual(r.status, 401)
+        self.assertIs(r.json()["totp_required"], True)
+        r = c.sign_in(self.LOGIN, pw, code=totp(secret2, at2 + 30))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIs(r.json()["second_factor_required"], False)
+        self.assert_full(c)
+
+        # The restricted sign-ins are audited as such; sign-out stays open.
+        log = c.get("/api/v1/audit?action=session.create&target=%s" % self.LOGIN).json()["records"]
+        self.assertTrue(any(rec["outcome"] == "ok" and rec["detail"].get("second_factor") == "enrolment required"
+                            for rec in log), log)
+        self.assertEqual(other_tab.delete("/api/v1/session").status, 204)
+        self.assertEqual(other_tab.get("/api/v1/me").status, 401)
+
+
 if __name__ == "__main__":
     unittest.main()

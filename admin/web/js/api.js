@@ -5,10 +5,11 @@ let csrf = '';
 export function setCsrf(v) { csrf = v || ''; }
 
 export class ApiError extends Error {
-  constructor(status, message, field) {
+  constructor(status, message, field, body) {
     super(message);
     this.status = status;
     this.field = field;
+    this.body = body && typeof body === 'object' ? body : {};
   }
 }
 
@@ -31,7 +32,7 @@ export async function api(method, path, body, opts = {}) {
   const data = type.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
     const msg = (data && data.error) || `HTTP ${res.status}`;
-    throw new ApiError(res.status, msg, data && data.field);
+    throw new ApiError(res.status, msg, data && data.field, data);
   }
   return data;
 }

@@ -26,6 +26,10 @@ function errorText(e) {
   return String(e && e.message ? e.message : e);
 }
 
+// A province administrator who must enrol a second factor first
+// ([admin] require_totp_for_province_admins) is kept on the Security page.
+function enrolOnly() { return !!(me && me.second_factor_required); }
+
 async function guard(fn) {
   try {
     return await fn();
@@ -33,6 +37,12 @@ async function guard(fn) {
     if (e instanceof ApiError && e.status === 401) {
       me = null;
       location.hash = '#/signin';
+      return undefined;
+    }
+    if (e instanceof ApiError && e.status === 403 && e.body.second_factor_required) {
+      if (me) me.second_factor_required = true;
+      showChrome();
+      location.hash = '#/security';
       return undefined;
     }
     status(errorText(e), 'error');
@@ -111,7 +121,7 @@ function signinPage() {
 }
 
 function showChrome() {
-  document.getElementById('nav').hidden = !me;
+  document.getElementById('nav').hidden = !me || enrolOnly();
   document.getElementById('signout').hidden = !me;
   const who = clear(document.getElementById('who'));
   if (me) who.append(`${me.account.name} · ${roleName(me.role)}`);
@@ -618,6 +628,8 @@ async function securityPage() {
       ev.preventDefault();
       try {
         await api('POST', '/me/totp/disable', { code: code.input.value.trim() });
+        me = await api('GET', '/me');
+        showChrome();
         status(t('totp.disabled'));
         route();
       } catch (e) { clear(out).append(h('p', { class: 'error' }, errorText(e))); }
@@ -634,8 +646,12 @@ async function securityPage() {
         ev.preventDefault();
         try {
           await api('POST', '/me/totp/confirm', { code: code.input.value.trim() });
+          const wasEnrolOnly = enrolOnly();
+          me = await api('GET', '/me');
+          showChrome();
           status(t('totp.enabled'));
-          route();
+          if (wasEnrolOnly) location.hash = '#/dashboard';
+          else route();
         } catch (e) { clear(out).append(h('p', { class: 'error' }, errorText(e))); }
       });
       clear(enrol).append(h('p', {}, t('totp.scan')),
@@ -646,6 +662,7 @@ async function securityPage() {
     } }, t('totp.start'));
     const enrol = h('div', { id: 'totp-enrol' }, start);
     body = [h('p', { id: 'totp-state' }, t('totp.off')), h('p', { class: 'muted' }, t('totp.help')), enrol];
+    if (m.second_factor_required) body.unshift(h('p', { class: 'error', id: 'totp-required', role: 'alert' }, t('totp.required')));
   }
   page('totp.title', ...body, out);
 }
@@ -805,6 +822,7 @@ async function route() {
     showChrome();
   }
   if (!me && path !== '/signin') { location.hash = '#/signin'; return; }
+  if (enrolOnly() && path !== '/security' && path !== '/signin') { location.hash = '#/security'; return; }
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.getAttribute('href') === `#${path.split('/').slice(0, 2).join('/')}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

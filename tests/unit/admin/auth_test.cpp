@@ -72,6 +72,24 @@ TEST(Sessions, RemoveAccountEndsAllItsSessions) {
   EXPECT_TRUE(st.touch(b.id, t0));
 }
 
+TEST(Sessions, EnrolOnlyIsSetPerSessionAndRestrictedPerAccount) {
+  session_store st(30min, 12h);
+  auto t0 = clock_type::now();
+  auto w = who("a");
+  w.enrol_only = true;
+  auto a1 = st.create(w, t0);
+  auto a2 = st.create(who("a"), t0);
+  auto b = st.create(who("b"), t0);
+  EXPECT_TRUE(st.touch(a1.id, t0)->enrol_only);
+  EXPECT_TRUE(st.set_enrol_only(a1.id, false));
+  EXPECT_FALSE(st.touch(a1.id, t0)->enrol_only);
+  EXPECT_FALSE(st.set_enrol_only("no-such-session", false));
+  EXPECT_EQ(st.restrict_account_to_enrolment("a"), 2u);
+  EXPECT_TRUE(st.touch(a1.id, t0)->enrol_only);
+  EXPECT_TRUE(st.touch(a2.id, t0)->enrol_only);
+  EXPECT_FALSE(st.touch(b.id, t0)->enrol_only);
+}
+
 TEST(Csrf, ComparisonIsExact) {
   EXPECT_TRUE(equal_constant_time("abc", "abc"));
   EXPECT_FALSE(equal_constant_time("abc", "abd"));

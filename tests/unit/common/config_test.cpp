@@ -128,6 +128,22 @@ dkim_ed25519_key_file = "dkim/ed25519.pem"
             std::string::npos);
 }
 
+TEST(config, admin_require_totp_for_province_admins) {
+  EXPECT_FALSE(parse_config(minimal, "homthu.toml").admin.require_totp_for_province_admins);
+  auto c = parse_config(std::string(minimal) + "[admin]\nrequire_totp_for_province_admins = true\n", "homthu.toml");
+  EXPECT_TRUE(c.admin.require_totp_for_province_admins);
+  c = parse_config(std::string(minimal) + "[admin]\nrequire_totp_for_province_admins = false\n", "homthu.toml");
+  EXPECT_FALSE(c.admin.require_totp_for_province_admins);
+  // A string or a number is not a yes: refused with the line, not read as true.
+  EXPECT_EQ(error_of(std::string(minimal) + "[admin]\nrequire_totp_for_province_admins = \"yes\"\n"),
+            "homthu.toml:7: admin.require_totp_for_province_admins: expected true or false");
+  EXPECT_NE(error_of(std::string(minimal) + "[admin]\nrequire_totp_for_province_admins = 1\n")
+                .find("admin.require_totp_for_province_admins: expected true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(minimal) + "[admin]\nrequire_totp_for_province_admin = true\n").find("unknown key"),
+            std::string::npos);
+}
+
 TEST(config, listeners_need_a_certificate) {
   EXPECT_NE(error_of(std::string(minimal) + "[listen]\nimaps = \"127.0.0.1:993\"\n").find("tls.cert"), std::string::npos);
 }

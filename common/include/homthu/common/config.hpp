@@ -127,6 +127,9 @@ struct admin_config {
   unsigned login_attempts_per_minute = 10;
   std::size_t max_body = 20u << 20;
   std::string static_dir;                         // empty: assets built into the binary
+  // A province administrator without a confirmed second factor is signed in
+  // to the enrolment of one only (admin/README.md).
+  bool require_totp_for_province_admins = false;
 };
 
 struct config {
