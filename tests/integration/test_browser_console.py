@@ -111,6 +111,20 @@ class BrowserConsole(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertTrue(os.path.exists(os.path.join(artifacts, "04-account-hostile-name.png")))
 
+    def test_province_admin_enrols_a_second_factor_first(self):
+        """[admin] require_totp_for_province_admins: tests/browser/totp_required.test.mjs."""
+        self.assertIsNone(missing(), missing())
+        with Homthu(users=5, config_extra="[admin]\nrequire_totp_for_province_admins = true\n") as h:
+            env = dict(os.environ,
+                       HOMTHU_ADMIN_URL="https://localhost:%d" % h.port("admin"),
+                       HOMTHU_PASSWORD=h.password,
+                       HOMTHU_ARTIFACTS=os.path.join(os.path.dirname(BIN.rstrip("/")), "browser-artifacts"))
+            r = subprocess.run(["node", os.path.join(BROWSER_DIR, "totp_required.test.mjs")], env=env,
+                               capture_output=True, text=True, timeout=300)
+            print(r.stdout)
+            print(r.stderr)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
