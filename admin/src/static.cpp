@@ -4,7 +4,9 @@
 // are served; everything gets the server's CSP (no inline script).
 // Embedded files carry an ETag (a hash of their content) and "no-cache":
 // the browser keeps them and asks again each time, and gets 304 with no body
-// while the binary is the same, so an upgrade is seen at once.
+// while the binary is the same, so an upgrade is seen at once. The bundle
+// and the style sheet index.html loads are named after their content
+// (cmake/embed_web.cmake): those are kept for a year without asking again.
 #include "routes.hpp"
 #include "static_assets.hpp"
 
@@ -71,7 +73,7 @@ std::optional<response> static_file(const common::config& cfg, std::string_view 
   }();
   const auto& tag = tags[static_cast<std::size_t>(found - embedded_assets().data())];
   r.headers["ETag"] = tag;
-  r.headers["Cache-Control"] = "no-cache";
+  r.headers["Cache-Control"] = found->immutable ? "public, max-age=31536000, immutable" : "no-cache";
   if (!if_none_match.empty() && matches(if_none_match, tag)) {
     r.status = 304;
     return r;

@@ -10,6 +10,7 @@ struct web_asset {
   std::string_view path;          // "/index.html", "/js/app.js"
   std::string_view content_type;
   std::string_view data;
+  bool immutable = false;         // named after its content: kept for a year
 };
 
 std::span<const web_asset> embedded_assets();

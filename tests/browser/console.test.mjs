@@ -186,6 +186,18 @@ try {
   await page.waitForFunction((addr) => document.querySelector('#acct-table')?.textContent.includes(addr), searchAddress);
   check((await page.textContent('#acct-table')).includes(searchName), `"${searchFolded}" finds "${searchName}"`);
   await shot(page, '03-accounts-search');
+  // The unit filter gets its options after the rows are drawn; a tab opened
+  // on one unit shows it chosen at once, and still after the others come.
+  await page.waitForFunction(() => document.querySelectorAll('#acct-unit option').length > 200);
+  await page.selectOption('#acct-unit', dept);
+  await page.getByLabel('Tìm theo tên hoặc địa chỉ').fill('');
+  await page.getByRole('button', { name: 'Tìm', exact: true }).click();
+  await page.waitForFunction((u) => location.hash === `#/accounts?unit=${u}`, dept);
+  await page.reload();
+  await page.waitForSelector('#acct-table');
+  check(await page.inputValue('#acct-unit') === dept, 'a tab opened on one unit shows it chosen');
+  await page.waitForFunction(() => document.querySelectorAll('#acct-unit option').length > 200);
+  check(await page.inputValue('#acct-unit') === dept, 'the unit filter filled after the rows, the chosen unit kept');
 
   // Create an account whose name is hostile markup.
   const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> Đức';

@@ -9,6 +9,7 @@ second factor (codes computed here with hmac/hashlib)."""
 
 import csv
 import io
+import re
 import smtplib
 import time
 import unittest
@@ -125,6 +126,30 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(stale.body, r.body)
         self.assertNotEqual(self.admin.get("/js/dom.js").header("ETag"), tag)
         self.assertEqual(self.admin.get("/api/v1/me").header("Cache-Control"), "no-store")
+
+    def test_console_page_loads_one_bundle_named_after_its_content(self):
+        page = Admin(self.h).get("/")
+        self.assertEqual(page.header("Cache-Control"), "no-cache")
+        html = page.body.decode()
+        scripts = re.findall(r'<script[^>]*>', html)
+        self.assertEqual(len(scripts), 1, scripts)
+        bundle = re.fullmatch(r'<script type="module" src="(/js/console-[0-9a-f]{16}\.js)">', scripts[0])
+        self.assertIsNotNone(bundle, scripts)
+        self.assertNotIn("modulepreload", html)
+        css = re.findall(r'<link rel="stylesheet" href="(/css/app-[0-9a-f]{16}\.css)">', html)
+        self.assertEqual(len(css), 1, html)
+        for path, kind in ((bundle.group(1), "text/javascript"), (css[0], "text/css")):
+            r = Admin(self.h).get(path)
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.header("Content-Type").startswith(kind), path)
+            self.assertEqual(r.header("Cache-Control"), "public, max-age=31536000, immutable")
+            self.assertIn("default-src 'self'", r.header("Content-Security-Policy"))
+        js = Admin(self.h).get(bundle.group(1)).body
+        self.assertNotRegex(js, rb"\n(import|export) ")
+        for name in (b"async function api(", b"function h(", b"function t(", b"function barChart(",
+                     b"async function route("):
+            self.assertIn(name, js)
+        self.assertEqual(Admin(self.h).get(css[0]).body, Admin(self.h).get("/css/app.css").body)
 
     def test_wrong_password_is_401_and_same_message_for_unknown_user(self):
         c = Admin(self.h)

@@ -54,8 +54,18 @@ function page(titleKey, ...content) {
   const m = clear(main());
   m.append(h('h1', {}, t(titleKey)), ...content);
   document.title = `${t(titleKey)} — ${t('app.title')}`;
-  m.focus();
+  // Focus for screen readers without scrolling it into view, which would
+  // lay the new page out there and then; a new page starts at the top
+  // (scrolling to 0,0 needs no layout either).
+  m.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
   return m;
+}
+
+// Runs fn after the next frame is drawn (a task queued from inside the
+// frame's animation callback runs after its paint).
+function afterPaint(fn) {
+  requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
 function roleName(r) { return t(`role.${r}`); }
@@ -295,8 +305,18 @@ async function accountsPage(params) {
   const [list, res] = await Promise.all([units(), accounts]);
   const q = field(t('accounts.search'), { type: 'search', id: 'acct-q', value: params.get('q') || '',
     placeholder: t('accounts.search_hint') });
-  const unit = field(t('accounts.unit'), { tag: 'select', id: 'acct-unit', options: unitOptions(list, true),
-    value: params.get('unit') || '' });
+  // The unit filter starts with "all units" and the chosen unit only; its
+  // ~220 options are added once the rows are on screen (laying out a select
+  // measures every option's text).
+  const chosen = params.get('unit') || '';
+  const unit = field(t('accounts.unit'), { tag: 'select', id: 'acct-unit',
+    options: unitOptions(list.filter((u) => u.id === chosen), true), value: chosen });
+  afterPaint(() => {
+    const sel = unit.input;
+    const keep = sel.value;
+    sel.replaceChildren(...unitOptions(list, true).map(([v, text]) => h('option', { value: v }, text)));
+    sel.value = keep;
+  });
   const search = h('form', { class: 'inline', role: 'search' }, q.wrap, unit.wrap,
     h('button', { type: 'submit' }, t('accounts.search_button')));
   const go = (off) => {
