@@ -244,5 +244,124 @@ class QueueRestartTest(unittest.TestCase):
             self.assertEqual(h.ctl("queue", "show", "1").returncode, 1)
 
 
+class ChunkingPeer:
+    """A loopback SMTP server that offers CHUNKING and, when `binary` is set,
+    BINARYMIME; records each transaction's MAIL line and content (BDAT or
+    DATA) as received."""
+
+    def __init__(self):
+        self.binary = True
+        self.got = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, conn):
+        f = conn.makefile("rb")
+        conn.sendall(b"220 peer ESMTP\r\n")
+        mail = b""
+        try:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                verb = line.split()[0].upper() if line.split() else b""
+                if verb == b"EHLO":
+                    ext = b"250-CHUNKING\r\n250-8BITMIME\r\n" + (b"250-BINARYMIME\r\n" if self.binary else b"")
+                    conn.sendall(b"250-peer\r\n" + ext + b"250 SIZE 100000000\r\n")
+                elif verb == b"MAIL":
+                    mail = line.strip()
+                    conn.sendall(b"250 ok\r\n")
+                elif verb == b"RCPT":
+                    conn.sendall(b"250 ok\r\n")
+                elif verb == b"BDAT":
+                    n = int(line.split()[1])
+                    self.got.append((mail, f.read(n)))
+                    conn.sendall(b"250 2.0.0 stored\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go\r\n")
+                    data = b""
+                    while (l := f.readline()) not in (b".\r\n", b""):
+                        data += l
+                    self.got.append((mail, data))
+                    conn.sendall(b"250 2.0.0 stored\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+        finally:
+            conn.close()
+
+
+class BinaryRelayTest(unittest.TestCase):
+    """RFC 3030: a message sent with BODY=BINARYMIME is relayed by BDAT to a
+    server offering BINARYMIME, octet for octet, and bounced (5.6.3) by one
+    that does not offer it, never sent through DATA."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = ChunkingPeer()
+        cls.h = Homthu(users=3, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n%s' % (cls.peer.port, NO_DNS))
+        cls.h.start()
+        cls.a = cls.h.account(0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+        cls.peer.sock.close()
+
+    def send_binary(self, subject, content):
+        body = ("From: <%s>\r\nTo: <partner@example.org>\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+                % (self.a["address"], subject)).encode() + content
+        with smtplib.SMTP_SSL(self.h.host, self.h.port("smtps"), context=self.h.ssl_context(), timeout=30) as s:
+            s.login(self.a["address"], self.h.password)
+            s.ehlo("laptop")
+            self.assertTrue(s.has_extn("binarymime"))
+            self.assertEqual(s.docmd("MAIL FROM:<%s> BODY=BINARYMIME" % self.a["address"])[0], 250)
+            self.assertEqual(s.docmd("RCPT TO:<partner@example.org>")[0], 250)
+            s.send(b"BDAT %d LAST\r\n" % len(body) + body)
+            code, msg = s.getreply()
+            self.assertEqual(code, 250, msg)
+        return body
+
+    def test_relayed_by_bdat_where_offered(self):
+        self.peer.binary = True
+        subject = "Nhi phan %s" % uuid.uuid4().hex[:8]
+        content = bytes(range(256)) + b"\n.\n\r\n.\r\nEND"  # NUL, bare LF, lone dots
+        body = self.send_binary(subject, content)
+        found = lambda: any(subject.encode() in m[1] for m in self.peer.got)
+        self.assertTrue(wait_until(found, 30), self.h.log_text()[-3000:])
+        mail, data = next(m for m in self.peer.got if subject.encode() in m[1])
+        self.assertIn(b"BODY=BINARYMIME", mail)
+        self.assertTrue(data.endswith(body), data[-200:])  # after our Received field, unchanged
+
+    def test_bounced_where_not_offered(self):
+        self.peer.binary = False
+        subject = "Khong ho tro %s" % uuid.uuid4().hex[:8]
+        self.send_binary(subject, b"\x00\x01binary\n")
+        self.assertTrue(wait_until(
+            lambda: any("Undelivered Mail Returned to Sender" in s for s in inbox_subjects(self.h, self.a)), 30),
+            self.h.log_text()[-3000:])
+        self.assertFalse(any(subject.encode() in m[1] for m in self.peer.got))
+        with imaplib.IMAP4_SSL(self.h.host, self.h.port("imaps"), ssl_context=self.h.ssl_context(), timeout=20) as m:
+            m.login(self.a["address"], self.h.password)
+            m.select("INBOX", readonly=True)
+            typ, data = m.search(None, "SUBJECT", '"Undelivered Mail"')
+            typ, msg = m.fetch(data[0].split()[-1], "(BODY.PEEK[TEXT])")
+        self.assertIn(b"5.6.3", msg[0][1])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -291,7 +291,18 @@ asio::awaitable<result> deliver(asio::any_io_executor ex, const std::vector<std:
     if (has_keyword(kw, "SIZE")) {
       mail += " SIZE=" + std::to_string(body.size());
     }
-    if (env.eight_bit && has_keyword(kw, "8BITMIME")) {
+    // RFC 3030 §3: binary content goes only to a server offering
+    // BINARYMIME, in BDAT chunks; elsewhere it is refused (not converted:
+    // re-encoding would break DKIM signatures), which bounces it.
+    const bool binary = env.binary;
+    if (binary) {
+      if (!has_keyword(kw, "BINARYMIME") || !has_keyword(kw, "CHUNKING")) {
+        res.session = reply{554, "554 5.6.3 " + host + " does not support BINARYMIME; conversion is not done"};
+        c.close();
+        co_return res;
+      }
+      mail += " BODY=BINARYMIME";
+    } else if (env.eight_bit && has_keyword(kw, "8BITMIME")) {
       mail += " BODY=8BITMIME";
     }
     if (env.smtputf8) {
@@ -329,9 +340,27 @@ asio::awaitable<result> deliver(asio::any_io_executor ex, const std::vector<std:
       c.close();
       co_return res;
     }
+    reply final;
+    if (binary) {
+      // One chunk: BDAT n LAST, the octets as they are (RFC 3030 §2).
+      if (!co_await c.write("BDAT " + std::to_string(body.size()) + " LAST\r\n" + body, opts.data_timeout)) {
+        final = reply{0, "connection lost during BDAT"};
+      } else {
+        final = co_await c.read_reply(opts.data_timeout);
+      }
+      for (auto& r : res.per_recipient) {
+        if (r.ok()) {
+          r = final;
+        }
+      }
+      if (final.code != 0) {
+        co_await c.write("QUIT\r\n", opts.command_timeout);
+      }
+      c.close();
+      co_return res;
+    }
     co_await c.write("DATA\r\n", opts.command_timeout);
     auto d = co_await c.read_reply(opts.command_timeout);
-    reply final;
     if (d.code != 354) {
       final = d;
     } else if (!co_await c.write(encode_data(body), opts.data_timeout)) {

@@ -30,6 +30,7 @@ struct envelope {
   std::string envid;            // RFC 3461, sent when the server offers DSN
   bool ret_full = true;
   bool eight_bit = false;
+  bool binary = false;          // BODY=BINARYMIME: sent by BDAT, refused (5.6.3) where not offered
   bool smtputf8 = false;
 };
 

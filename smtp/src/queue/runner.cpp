@@ -209,6 +209,7 @@ struct queue_runner::impl : std::enable_shared_from_this<impl> {
         env.envid = m.envid;
         env.ret_full = m.ret_full;
         env.eight_bit = m.eight_bit;
+        env.binary = m.binary;
         env.smtputf8 = m.smtputf8;
         for (auto* r : rcpts) {
           env.recipients.push_back(r->address);

@@ -726,6 +726,7 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
     msg.ret_full = tx.mail.ret != proto::dsn_ret::headers;
     msg.smtputf8 = tx.mail.smtputf8;
     msg.eight_bit = tx.mail.body == proto::body_type::eight_bit_mime || tx.mail.body == proto::body_type::binary_mime;
+    msg.binary = tx.mail.body == proto::body_type::binary_mime;
     msg.submitter = s_.auth ? s_.auth->acct.id : std::string{};
     msg.received_from = s_.info.peer_ip;
     msg.created = now;

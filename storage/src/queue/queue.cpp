@@ -231,7 +231,7 @@ class sqlite_queue final : public outbound_queue {
              "INSERT INTO message(body, sender, envid, ret_full, smtputf8, eight_bit, submitter, received_from, "
              "created, size) VALUES(?,?,?,?,?,?,?,?,?,?)");
       s.bind(1, name).bind(2, msg.sender).bind(3, msg.envid).bind(4, msg.ret_full ? 1 : 0)
-          .bind(5, msg.smtputf8 ? 1 : 0).bind(6, msg.eight_bit ? 1 : 0).bind(7, msg.submitter)
+          .bind(5, msg.smtputf8 ? 1 : 0).bind(6, msg.binary ? 2 : msg.eight_bit ? 1 : 0).bind(7, msg.submitter)
           .bind(8, msg.received_from).bind(9, msg.created).bind(10, static_cast<std::int64_t>(msg.size));
       if (s.step() != SQLITE_DONE) {
         exec_ok("ROLLBACK");
@@ -487,7 +487,9 @@ class sqlite_queue final : public outbound_queue {
       m.envid = s.text(1);
       m.ret_full = s.i64(2) != 0;
       m.smtputf8 = s.i64(3) != 0;
+      // eight_bit: 0 7bit, 1 8BITMIME, 2 BINARYMIME.
       m.eight_bit = s.i64(4) != 0;
+      m.binary = s.i64(4) == 2;
       m.submitter = s.text(5);
       m.received_from = s.text(6);
       m.created = s.i64(7);

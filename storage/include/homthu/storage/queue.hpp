@@ -54,7 +54,8 @@ struct queue_message {
   std::string envid;                 // RFC 3461 ENVID, decoded
   bool ret_full = true;              // RET=FULL (default) or HDRS
   bool smtputf8 = false;
-  bool eight_bit = false;            // BODY=8BITMIME
+  bool eight_bit = false;            // BODY=8BITMIME (or BINARYMIME)
+  bool binary = false;               // BODY=BINARYMIME (RFC 3030): only relayed by BDAT
   std::string submitter;             // directory account id that submitted it, may be empty
   std::string received_from;         // peer IP, for the DSN
   std::int64_t created = 0;          // unix seconds
