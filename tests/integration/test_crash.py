@@ -210,8 +210,8 @@ class CrashTest(unittest.TestCase):
             for token, addr in acked.items():
                 if token in maybe_expunged:
                     continue
-                self.assertIn(token, present, "round %d: acknowledged %s lost (%s)\n%s"
-                              % (rnd, token, addr, h.log_text()[-2000:]))
+                if token not in present:  # the log is read only then: it is large
+                    self.fail("round %d: acknowledged %s lost (%s)\n%s" % (rnd, token, addr, h.log_text()[-2000:]))
                 self.assertEqual(present[token][1], 1, "round %d: %s stored %d times" % (rnd, token, present[token][1]))
                 self.assertEqual(present[token][0], addr)
             for token in unknown:
