@@ -441,11 +441,11 @@ class spool_impl final : public spool {
 
 // A reader over a stored form of `stored_size` octets.
 result<std::unique_ptr<blob_reader>> make_reader(source src, std::uint64_t stored_size, bool enc,
-                                                const std::optional<key>& key_) {
+                                                const std::optional<key>& k) {
   if (!enc) {
     return std::unique_ptr<blob_reader>(std::make_unique<plain_reader>(std::move(src), stored_size));
   }
-  if (!key_) {
+  if (!k) {
     return make_error_code(error::corrupt);
   }
   unsigned char hdr[header_size];
@@ -455,7 +455,7 @@ result<std::unique_ptr<blob_reader>> make_reader(source src, std::uint64_t store
   }
   std::uint64_t size = get_le64(hdr + sizeof(magic));
   return std::unique_ptr<blob_reader>(
-      std::make_unique<encrypted_reader>(std::move(src), size, *key_, hdr + sizeof(magic) + 8));
+      std::make_unique<encrypted_reader>(std::move(src), size, *k, hdr + sizeof(magic) + 8));
 }
 
 bool is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
