@@ -38,13 +38,11 @@ void reader::discard_input() {
   cmd_.clear();
   line_start_ = 0;
   state_ = state::line;
-  streamed_ = false;
 }
 
 void reader::next_command() {
   cmd_.clear();
   line_start_ = 0;
-  streamed_ = false;
   if (state_ == state::done) {
     state_ = state::line;
   }
@@ -102,7 +100,6 @@ reader::kind reader::next() {
         pos_ += nl + 1;
         cmd_.clear();
         line_start_ = 0;
-        streamed_ = false;
         state_ = state::line;
         continue;
       }
@@ -143,7 +140,9 @@ reader::kind reader::next() {
         auto nl = avail.find('\n');
         std::size_t take = nl == std::string_view::npos ? avail.size() : nl + 1;
         std::size_t line_len = cmd_.size() - line_start_ + take;
-        bool over_command = !streamed_ && cmd_.size() + take > limits_.max_command + 2;
+        // After a streamed literal the text holds only what followed it, and
+        // that is bounded like a command of its own.
+        bool over_command = cmd_.size() + take > limits_.max_command + 2;
         if (line_len > limits_.max_line + 2 || over_command) {
           // I1: report once, then skip to the end of the line without storing it.
           cmd_.clear();
@@ -183,14 +182,12 @@ void reader::stream_literal() {
   cmd_.clear();
   line_start_ = 0;
   remaining_ = lit_.size;
-  streamed_ = true;
   state_ = state::literal_stream;
 }
 
 void reader::refuse_literal() {
   cmd_.clear();
   line_start_ = 0;
-  streamed_ = false;
   state_ = state::line;
 }
 

@@ -83,7 +83,6 @@ class reader {
   std::size_t line_start_ = 0;   // where the current line begins in cmd_
   literal_info lit_;
   std::uint64_t remaining_ = 0;
-  bool streamed_ = false;        // this command streamed a literal: max_command does not apply
   std::string_view data_;
 };
 
