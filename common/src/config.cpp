@@ -405,7 +405,7 @@ config parse_config(std::string_view text, const std::string& source_name) {
     s.number("delivery_log_days", c.storage.delivery_log_days, 0, 3650);
     s.number("expunge_history_days", c.storage.expunge_history_days, 0, 3650);
     s.number("expunge_history_keep", c.storage.expunge_history_keep, 0, 1000000);
-    s.size("inline_max", c.storage.inline_max, 0, 16u << 20);
+    s.size("inline_max", c.storage.inline_max, 0, 1u << 20);  // read whole per FETCH: keep it small
     if (c.storage.path.empty()) {
       c.storage.path = (std::filesystem::path(c.server.data_dir) / "mail").string();
     }
