@@ -3,43 +3,17 @@
 // message, without the menu, is brought back there from any other page, and
 // gets the whole console once a code confirms the enrolment. Run by
 // tests/integration/test_browser_console.py against a daemon of its own.
-import { chromium } from 'playwright-core';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { check, env, fail, launch, report, totp } from './lib.mjs';
 
-const base = process.env.HOMTHU_ADMIN_URL;
-const password = process.env.HOMTHU_PASSWORD;
-const artifacts = process.env.HOMTHU_ARTIFACTS;
+const base = env('HOMTHU_ADMIN_URL');
+const password = env('HOMTHU_PASSWORD');
+const artifacts = env('HOMTHU_ARTIFACTS');
 fs.mkdirSync(artifacts, { recursive: true });
 
-// RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
-function totp(secretB32, atMs = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const ch of secretB32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
-  const mac = crypto.createHmac('sha1', key).update(counter).digest();
-  const o = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-let failures = 0;
-function check(cond, what) {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${what}`);
-  if (!cond) failures += 1;
-}
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'homthu-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium', headless: true, timeout: 60000, ignoreHTTPSErrors: true, locale: 'vi-VN',
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
+const { context } = browser;
 try {
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
@@ -76,11 +50,8 @@ try {
   check(true, 'the account list opens');
   check(cspErrors.length === 0, 'no Content-Security-Policy violations');
 } catch (e) {
-  failures += 1;
-  console.log(`not ok - ${e.stack || e}`);
+  fail(e);
 } finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
-console.log(failures ? `${failures} failed` : 'all passed');
-process.exit(failures ? 1 : 0);
+report();

@@ -27,6 +27,7 @@ import unittest
 import uuid
 
 from harness import Homthu, free_port
+from smtp_peer import Peer
 
 
 def wait_until(pred, timeout=30.0, step=0.25):
@@ -161,87 +162,6 @@ class DiskFullTest(unittest.TestCase):
             fsck = h.ctl("fsck")
             self.assertEqual(fsck.returncode, 0, fsck.stdout + fsck.stderr)
             self.assertNotIn("problem:", fsck.stdout)
-
-
-class Peer:
-    """A loopback SMTP server playing the remote side. mode: "drop" closes
-    the connection after part of the DATA content, "stall" reads it and
-    never answers, "accept" answers 250 and records the message."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.mode = "drop"
-        self.received = []
-        self.connections = 0
-        self.stalled = []
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.listen(8)
-        self.sock.settimeout(0.5)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(5)
-        for c in self.stalled:
-            c.close()
-        self.sock.close()
-
-    def serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
-
-    def session(self, conn):
-        conn.settimeout(30)
-        f = conn.makefile("rb")
-        try:
-            conn.sendall(b"220 peer.example ESMTP\r\n")
-            while True:
-                line = f.readline(4096)
-                if not line:
-                    return
-                verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    conn.sendall(b"250-peer.example\r\n250 8BITMIME\r\n")
-                elif verb == b"DATA":
-                    conn.sendall(b"354 go ahead\r\n")
-                    mode = self.mode
-                    if mode == "drop":
-                        f.readline(4096)
-                        conn.shutdown(socket.SHUT_RDWR)
-                        return
-                    data = b""
-                    while not data.endswith(b"\r\n.\r\n"):
-                        part = f.readline(1 << 20)
-                        if not part:
-                            return
-                        data += part
-                    if mode == "stall":
-                        self.stalled.append(conn)
-                        conn = None
-                        return
-                    self.received.append(data)
-                    conn.sendall(b"250 2.0.0 queued here\r\n")
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"250 2.0.0 ok\r\n")
-        except OSError:
-            return
-        finally:
-            if conn is not None:
-                conn.close()
 
 
 class RemotePeerFaultTest(unittest.TestCase):

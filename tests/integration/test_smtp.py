@@ -15,6 +15,7 @@ import unittest
 import uuid
 
 from harness import Homthu, free_port
+from smtp_peer import Peer
 
 # Debian's python3-aiosmtpd, installed by packaging/install-deps.sh: a missing
 # dependency fails the suite rather than skipping it.
@@ -244,66 +245,6 @@ class QueueRestartTest(unittest.TestCase):
             self.assertEqual(h.ctl("queue", "show", "1").returncode, 1)
 
 
-class ChunkingPeer:
-    """A loopback SMTP server that offers CHUNKING and, when `binary` is set,
-    BINARYMIME; records each transaction's MAIL line and content (BDAT or
-    DATA) as received."""
-
-    def __init__(self):
-        self.binary = True
-        self.got = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
-
-    def session(self, conn):
-        f = conn.makefile("rb")
-        conn.sendall(b"220 peer ESMTP\r\n")
-        mail = b""
-        try:
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                verb = line.split()[0].upper() if line.split() else b""
-                if verb == b"EHLO":
-                    ext = b"250-CHUNKING\r\n250-8BITMIME\r\n" + (b"250-BINARYMIME\r\n" if self.binary else b"")
-                    conn.sendall(b"250-peer\r\n" + ext + b"250 SIZE 100000000\r\n")
-                elif verb == b"MAIL":
-                    mail = line.strip()
-                    conn.sendall(b"250 ok\r\n")
-                elif verb == b"RCPT":
-                    conn.sendall(b"250 ok\r\n")
-                elif verb == b"BDAT":
-                    n = int(line.split()[1])
-                    self.got.append((mail, f.read(n)))
-                    conn.sendall(b"250 2.0.0 stored\r\n")
-                elif verb == b"DATA":
-                    conn.sendall(b"354 go\r\n")
-                    data = b""
-                    while (l := f.readline()) not in (b".\r\n", b""):
-                        data += l
-                    self.got.append((mail, data))
-                    conn.sendall(b"250 2.0.0 stored\r\n")
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"250 ok\r\n")
-        finally:
-            conn.close()
-
-
 class BinaryRelayTest(unittest.TestCase):
     """RFC 3030: a message sent with BODY=BINARYMIME is relayed by BDAT to a
     server offering BINARYMIME, octet for octet, and bounced (5.6.3) by one
@@ -311,7 +252,7 @@ class BinaryRelayTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.peer = ChunkingPeer()
+        cls.peer = Peer(mode="accept", binary=True)
         cls.h = Homthu(users=3, config_extra='[smtp]\nrelayhost = "127.0.0.1:%d"\n%s' % (cls.peer.port, NO_DNS))
         cls.h.start()
         cls.a = cls.h.account(0)
@@ -319,7 +260,7 @@ class BinaryRelayTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.h.stop()
-        cls.peer.sock.close()
+        cls.peer.close()
 
     def send_binary(self, subject, content):
         body = ("From: <%s>\r\nTo: <partner@example.org>\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
@@ -341,9 +282,9 @@ class BinaryRelayTest(unittest.TestCase):
         subject = "Nhi phan %s" % uuid.uuid4().hex[:8]
         content = bytes(range(256)) + b"\n.\n\r\n.\r\nEND"  # NUL, bare LF, lone dots
         body = self.send_binary(subject, content)
-        found = lambda: any(subject.encode() in m[1] for m in self.peer.got)
+        found = lambda: any(subject.encode() in d for d in self.peer.received)
         self.assertTrue(wait_until(found, 30), self.h.log_text()[-3000:])
-        mail, data = next(m for m in self.peer.got if subject.encode() in m[1])
+        mail, data = next(m for m in zip(self.peer.mails, self.peer.received) if subject.encode() in m[1])
         self.assertIn(b"BODY=BINARYMIME", mail)
         self.assertTrue(data.endswith(body), data[-200:])  # after our Received field, unchanged
 
@@ -354,7 +295,7 @@ class BinaryRelayTest(unittest.TestCase):
         self.assertTrue(wait_until(
             lambda: any("Undelivered Mail Returned to Sender" in s for s in inbox_subjects(self.h, self.a)), 30),
             self.h.log_text()[-3000:])
-        self.assertFalse(any(subject.encode() in m[1] for m in self.peer.got))
+        self.assertFalse(any(subject.encode() in d for d in self.peer.received))
         with imaplib.IMAP4_SSL(self.h.host, self.h.port("imaps"), ssl_context=self.h.ssl_context(), timeout=20) as m:
             m.login(self.a["address"], self.h.password)
             m.select("INBOX", readonly=True)

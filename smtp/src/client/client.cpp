@@ -294,8 +294,7 @@ asio::awaitable<result> deliver(asio::any_io_executor ex, const std::vector<std:
     // RFC 3030 §3: binary content goes only to a server offering
     // BINARYMIME, in BDAT chunks; elsewhere it is refused (not converted:
     // re-encoding would break DKIM signatures), which bounces it.
-    const bool binary = env.binary;
-    if (binary) {
+    if (env.binary) {
       if (!has_keyword(kw, "BINARYMIME") || !has_keyword(kw, "CHUNKING")) {
         res.session = reply{554, "554 5.6.3 " + host + " does not support BINARYMIME; conversion is not done"};
         c.close();
@@ -341,32 +340,23 @@ asio::awaitable<result> deliver(asio::any_io_executor ex, const std::vector<std:
       co_return res;
     }
     reply final;
-    if (binary) {
+    if (env.binary) {
       // One chunk: BDAT n LAST, the octets as they are (RFC 3030 §2).
       if (!co_await c.write("BDAT " + std::to_string(body.size()) + " LAST\r\n" + body, opts.data_timeout)) {
         final = reply{0, "connection lost during BDAT"};
       } else {
         final = co_await c.read_reply(opts.data_timeout);
       }
-      for (auto& r : res.per_recipient) {
-        if (r.ok()) {
-          r = final;
-        }
-      }
-      if (final.code != 0) {
-        co_await c.write("QUIT\r\n", opts.command_timeout);
-      }
-      c.close();
-      co_return res;
-    }
-    co_await c.write("DATA\r\n", opts.command_timeout);
-    auto d = co_await c.read_reply(opts.command_timeout);
-    if (d.code != 354) {
-      final = d;
-    } else if (!co_await c.write(encode_data(body), opts.data_timeout)) {
-      final = reply{0, "connection lost during DATA"};
     } else {
-      final = co_await c.read_reply(opts.data_timeout);  // RFC 5321 §4.5.3.2.6: 10 minutes
+      co_await c.write("DATA\r\n", opts.command_timeout);
+      auto d = co_await c.read_reply(opts.command_timeout);
+      if (d.code != 354) {
+        final = d;
+      } else if (!co_await c.write(encode_data(body), opts.data_timeout)) {
+        final = reply{0, "connection lost during DATA"};
+      } else {
+        final = co_await c.read_reply(opts.data_timeout);  // RFC 5321 §4.5.3.2.6: 10 minutes
+      }
     }
     for (auto& r : res.per_recipient) {
       if (r.ok()) {
