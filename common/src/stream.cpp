@@ -104,6 +104,8 @@ struct stream::state {
   bool timed_out = false;
   SSL* ssl = nullptr;
   bool tls_failed = false;       // after a fatal TLS error: no close_notify
+  bool closing = false;          // close() has begun: a second call returns
+  bool closed = false;           // the descriptor is closed: nothing touches it
 };
 
 stream::stream(asio::ip::tcp::socket socket) {
@@ -159,6 +161,12 @@ asio::awaitable<void> stream::wait(bool for_read, error_code& ec) {
 asio::awaitable<std::size_t> stream::tls_run(tls_op op, void* data, std::size_t size, error_code& ec) {
   ec = {};
   auto s = s_;
+  if (s->closed) {
+    // The BIO knows the descriptor by number only, and a closed number may
+    // already belong to another connection.
+    ec = asio::error::bad_descriptor;
+    co_return 0;
+  }
   for (;;) {
     if (s->timed_out) {
       ec = beast::error::timeout;
@@ -300,10 +308,19 @@ asio::awaitable<void> stream::start_tls(asio::ssl::context& ctx, error_code& ec)
 asio::awaitable<void> stream::close() {
   error_code ec;
   auto s = s_;
+  if (s->closing) {
+    // A session closes its stream and the listener closes it again: the
+    // second call must not run a TLS shutdown, which would read the peer's
+    // close_notify through a descriptor number the kernel may have given to
+    // a new connection since (and take that client's first bytes).
+    co_return;
+  }
+  s->closing = true;
   if (tls_ && !s->tls_failed) {
     arm_deadline(clock::now() + tls_shutdown_timeout);
     co_await tls_run(tls_op::shutdown, nullptr, 0, ec);
   }
+  s->closed = true;
   arm_deadline(clock::time_point::max());
   s->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   s->socket.close(ec);

@@ -190,8 +190,10 @@ class AbuseTest(unittest.TestCase):
                 token = uuid.uuid4().hex[:10]
                 s = RawSmtp(self.h.host, self.h.port("smtp"))
                 try:
-                    s.reply()
-                    s.cmd(b"EHLO smuggler.example")
+                    greeting = s.reply()
+                    self.assertEqual(greeting[0], 220, greeting)
+                    ehlo = s.cmd(b"EHLO smuggler.example")
+                    self.assertEqual(ehlo[0], 250, (greeting, ehlo))
                     self.assertEqual(s.cmd(b"MAIL FROM:<a@example.org>")[0], 250)
                     self.assertEqual(s.cmd(b"RCPT TO:<" + rcpt + b">")[0], 250)
                     self.assertEqual(s.cmd(b"DATA")[0], 354)
