@@ -199,8 +199,9 @@ class cares_resolver final : public dns_resolver {
 
 class caching_resolver final : public dns_resolver {
  public:
-  caching_resolver(std::shared_ptr<dns_resolver> inner, std::chrono::seconds ttl, std::size_t max_entries)
-      : inner_(std::move(inner)), ttl_(ttl), max_(max_entries) {}
+  caching_resolver(std::shared_ptr<dns_resolver> inner, std::chrono::seconds ttl, std::size_t max_entries,
+                   std::chrono::seconds failure_ttl)
+      : inner_(std::move(inner)), ttl_(ttl), failure_ttl_(std::min(failure_ttl, ttl)), max_(max_entries) {}
 
   dns_answer query(const std::string& name, dns_type type) override {
     const auto now = std::chrono::steady_clock::now();
@@ -213,12 +214,13 @@ class caching_resolver final : public dns_resolver {
       }
     }
     auto a = inner_->query(name, type);  // outside the lock: it may take seconds
-    if (a.st != dns_answer::status::temperror) {
+    const auto keep = a.st == dns_answer::status::temperror ? failure_ttl_ : ttl_;
+    if (keep.count() > 0) {
       std::lock_guard lock(mu_);
       if (cache_.size() >= max_) {
         cache_.clear();  // crude but bounded; refilled at the next questions
       }
-      cache_[std::move(key)] = {now + ttl_, a};
+      cache_[std::move(key)] = {now + keep, a};
     }
     return a;
   }
@@ -226,6 +228,7 @@ class caching_resolver final : public dns_resolver {
  private:
   std::shared_ptr<dns_resolver> inner_;
   std::chrono::seconds ttl_;
+  std::chrono::seconds failure_ttl_;
   std::size_t max_;
   std::mutex mu_;
   std::map<std::pair<std::string, dns_type>, std::pair<std::chrono::steady_clock::time_point, dns_answer>> cache_;
@@ -234,8 +237,8 @@ class caching_resolver final : public dns_resolver {
 }  // namespace
 
 std::shared_ptr<dns_resolver> make_caching_resolver(std::shared_ptr<dns_resolver> inner, std::chrono::seconds ttl,
-                                                    std::size_t max_entries) {
-  return std::make_shared<caching_resolver>(std::move(inner), ttl, max_entries);
+                                                    std::size_t max_entries, std::chrono::seconds failure_ttl) {
+  return std::make_shared<caching_resolver>(std::move(inner), ttl, max_entries, failure_ttl);
 }
 
 std::shared_ptr<dns_resolver> make_cares_resolver(std::vector<std::string> servers, int timeout_ms) {

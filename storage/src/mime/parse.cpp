@@ -627,22 +627,26 @@ std::int64_t parse_date(const std::optional<std::string>& raw) {
   return t;
 }
 
-// Converts `in` from `charset` to UTF-8, replacing undecodable bytes with
-// U+FFFD; an unknown charset is read as UTF-8 if valid, else windows-1252.
-std::string to_utf8(const std::string& in, const std::optional<std::string>& charset) {
+// Appends `in`, converted from `charset` to UTF-8, to `to`, replacing
+// undecodable bytes with U+FFFD; an unknown charset is read as UTF-8 if
+// valid, else windows-1252.
+void append_utf8(std::string& to, const std::string& in, const std::optional<std::string>& charset) {
   std::string cs = to_lower(charset.value_or("us-ascii"));
   if (cs == "us-ascii" || cs == "utf-8" || cs == "utf8" || cs.empty()) {
-    return text::sanitize_utf8(in);
+    text::append_valid_utf8(to, in);
+    return;
   }
   const char* name = g_mime_charset_iconv_name(cs.c_str());
   GIConv cd = g_iconv_open("UTF-8", name ? name : cs.c_str());
   if (cd == reinterpret_cast<GIConv>(-1)) {
     if (g_utf8_validate(in.data(), static_cast<gssize>(in.size()), nullptr)) {
-      return text::sanitize_utf8(in);
+      text::append_valid_utf8(to, in);
+      return;
     }
     cd = g_iconv_open("UTF-8", "WINDOWS-1252");
     if (cd == reinterpret_cast<GIConv>(-1)) {
-      return text::sanitize_utf8(in);
+      text::append_valid_utf8(to, in);
+      return;
     }
   }
   std::string out;
@@ -666,7 +670,7 @@ std::string to_utf8(const std::string& in, const std::optional<std::string>& cha
     }
   }
   g_iconv_close(cd);
-  return text::sanitize_utf8(out);
+  text::append_valid_utf8(to, out);
 }
 
 bool indexed_text_part(const part& p) {
@@ -726,11 +730,13 @@ void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& 
       std::size_t m = g_mime_encoding_flush(&state, buf.data(), 0, dec.data());
       raw.append(dec.data(), std::min(m, room - raw.size()));
     }
-    std::string text = to_utf8(raw, param(p.ct, "charset"));
     if (p.subtype == "html") {
-      text = html_to_text(text);
+      std::string text;
+      append_utf8(text, raw, param(p.ct, "charset"));
+      out += html_to_text(text);
+    } else {
+      append_utf8(out, raw, param(p.ct, "charset"));
     }
-    out += text;
     out += "\n";
   }
   if (out.size() > max_index_text) {

@@ -5,6 +5,7 @@
 #include "text/fold.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace homthu::storage::text {
 
@@ -48,8 +49,20 @@ std::size_t decode(std::string_view s, std::size_t i, std::uint32_t& cp) {
 
 // The length of the run of ASCII bytes other than NUL at s[i], which every
 // function here copies unchanged: most mail text is such runs, copied in bulk.
+// Bytes from i that are ASCII other than NUL; eight at a time while no byte
+// of the word has its high bit set or is zero (the usual zero-byte test).
 std::size_t ascii_run(std::string_view s, std::size_t i) {
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  constexpr std::uint64_t highs = 0x8080808080808080ull;
   std::size_t j = i;
+  while (j + 8 <= s.size()) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + j, sizeof(w));
+    if ((w & highs) != 0 || ((w - ones) & ~w & highs) != 0) {
+      break;
+    }
+    j += 8;
+  }
   while (j < s.size() && static_cast<unsigned>(static_cast<unsigned char>(s[j])) - 1u < 0x7Fu) {
     ++j;
   }
@@ -105,7 +118,12 @@ bool is_word_cp(std::uint32_t cp) {
 
 std::string sanitize_utf8(std::string_view in) {
   std::string out;
-  out.reserve(in.size());
+  append_valid_utf8(out, in);
+  return out;
+}
+
+void append_valid_utf8(std::string& out, std::string_view in) {
+  out.reserve(out.size() + in.size());
   std::size_t i = 0;
   while (i < in.size()) {
     if (const auto run = ascii_run(in, i)) {
@@ -127,7 +145,6 @@ std::string sanitize_utf8(std::string_view in) {
     }
     i += n;
   }
-  return out;
 }
 
 std::string fold_for_index(std::string_view in) {

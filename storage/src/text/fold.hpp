@@ -26,5 +26,7 @@ std::string match_expression(const std::vector<std::string>& words, std::string_
 
 // Valid UTF-8 (U+FFFD for invalid sequences), for any text we store.
 std::string sanitize_utf8(std::string_view in);
+// The same, appended to out (no intermediate copy of a message's text).
+void append_valid_utf8(std::string& out, std::string_view in);
 
 }  // namespace homthu::storage::text

@@ -309,6 +309,25 @@ TEST(iprev, forward_lookups_are_capped_at_ten_names) {
   EXPECT_EQ(dns.queries.load(), 11u);
 }
 
+TEST(dns_cache, answers_and_failures_are_kept_failures_only_briefly) {
+  auto inner = std::make_shared<fake_dns>();
+  inner->set("example.org", dns_type::txt, {"v=spf1 -all"});
+  auto cached = make_caching_resolver(inner, std::chrono::seconds(300), 100, std::chrono::seconds(30));
+  EXPECT_EQ(cached->query("example.org", dns_type::txt).records.at(0), "v=spf1 -all");
+  EXPECT_EQ(cached->query("example.org", dns_type::txt).records.at(0), "v=spf1 -all");
+  EXPECT_EQ(inner->queries.load(), 1u);
+  // A name server that is down: the second message does not wait again.
+  inner->down = true;
+  EXPECT_EQ(cached->query("down.example", dns_type::txt).st, dns_answer::status::temperror);
+  EXPECT_EQ(cached->query("down.example", dns_type::txt).st, dns_answer::status::temperror);
+  EXPECT_EQ(inner->queries.load(), 2u);
+  // Without a failure time, every question about a failing name is asked.
+  auto uncached = make_caching_resolver(inner, std::chrono::seconds(300), 100, std::chrono::seconds(0));
+  uncached->query("down.example", dns_type::txt);
+  uncached->query("down.example", dns_type::txt);
+  EXPECT_EQ(inner->queries.load(), 4u);
+}
+
 TEST(authentication_results, iprev_comes_first_with_the_address_and_name) {
   auth::iprev_result ip{"pass", "2001:db8::25", "mx6.example.org"};
   auth::spf_result spf{"pass", "example.org", false};

@@ -32,10 +32,14 @@ class dns_resolver {
 // /etc/resolv.conf.
 std::shared_ptr<dns_resolver> make_cares_resolver(std::vector<std::string> servers, int timeout_ms = 5000);
 
-// Keeps answers (not temperrors) for `ttl`, at most `max_entries` of them:
-// a busy MX asks the same SPF/DMARC questions about the same senders.
+// Keeps answers for `ttl`, at most `max_entries` of them: a busy MX asks
+// the same iprev/SPF/DMARC questions about the same clients and senders.
+// A temperror (server failure or timeout) is kept for `failure_ttl` (RFC
+// 2308 §7.1: at most five minutes), so that while a name server is down
+// only the first message per question waits for its timeout.
 std::shared_ptr<dns_resolver> make_caching_resolver(std::shared_ptr<dns_resolver> inner,
                                                     std::chrono::seconds ttl = std::chrono::seconds(300),
-                                                    std::size_t max_entries = 10000);
+                                                    std::size_t max_entries = 10000,
+                                                    std::chrono::seconds failure_ttl = std::chrono::seconds(30));
 
 }  // namespace homthu::smtp
