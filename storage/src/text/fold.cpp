@@ -4,6 +4,7 @@
 
 #include "text/fold.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -49,8 +50,8 @@ std::size_t decode(std::string_view s, std::size_t i, std::uint32_t& cp) {
 
 // The length of the run of ASCII bytes other than NUL at s[i], which every
 // function here copies unchanged: most mail text is such runs, copied in bulk.
-// Bytes from i that are ASCII other than NUL; eight at a time while no byte
-// of the word has its high bit set or is zero (the usual zero-byte test).
+// Eight bytes at a time while no byte of the word has its high bit set or is
+// zero (the usual zero-byte test), then byte by byte.
 std::size_t ascii_run(std::string_view s, std::size_t i) {
   constexpr std::uint64_t ones = 0x0101010101010101ull;
   constexpr std::uint64_t highs = 0x8080808080808080ull;
@@ -123,7 +124,11 @@ std::string sanitize_utf8(std::string_view in) {
 }
 
 void append_valid_utf8(std::string& out, std::string_view in) {
-  out.reserve(out.size() + in.size());
+  // Grown geometrically: a caller appending part after part must not pay
+  // one reallocation of everything per part.
+  if (out.capacity() - out.size() < in.size()) {
+    out.reserve(std::max(out.size() + in.size(), 2 * out.capacity()));
+  }
   std::size_t i = 0;
   while (i < in.size()) {
     if (const auto run = ascii_run(in, i)) {

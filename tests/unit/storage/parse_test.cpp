@@ -96,6 +96,24 @@ TEST(parse, simple_text_message) {
   EXPECT_EQ(p.body_text, "Hello.\r\n\n");
 }
 
+// The indexed text is valid UTF-8 whatever the body holds: NUL becomes a
+// space and an invalid byte U+FFFD, at any offset within the eight-byte
+// words the ASCII scan takes at a time; each text part is appended.
+TEST(parse, indexed_text_is_valid_utf8_at_every_offset) {
+  std::string want;
+  std::string parts;
+  for (int off = 0; off < 17; ++off) {
+    const std::string run(static_cast<std::size_t>(off), 'a');
+    const std::string body = run + std::string("\0", 1) + run + "\xff" + run + "\xE1\xBB\x87" + run + "\xE1\xBB" + "\r\n";
+    parts += "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body;
+    // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1).
+    want += run + " " + run + "\xEF\xBF\xBD" + run + "\xE1\xBB\x87" + run + "\xEF\xBF\xBD\xEF\xBF\xBD" + "\n";
+  }
+  auto p = parse_text("Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + parts +
+                      "--b--\r\n");
+  EXPECT_EQ(p.body_text, want);
+}
+
 TEST(parse, vietnamese_multipart_sample) {
   auto p = parse_text(sample("vn-multipart.eml"));
   EXPECT_EQ(p.meta.bodystructure,
