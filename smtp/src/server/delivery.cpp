@@ -738,7 +738,7 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
         if (a.address == addr) {
           r.orcpt = a.args.orcpt;
           const auto& n = a.args.notify;
-          r.notify = n.never ? storage::notify_never
+          r.notify = n.never ? static_cast<std::uint8_t>(storage::notify_never)
                              : static_cast<std::uint8_t>((n.success ? storage::notify_success : 0) |
                                                          (n.failure ? storage::notify_failure : 0) |
                                                          (n.delay ? storage::notify_delay : 0));
