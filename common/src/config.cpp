@@ -449,6 +449,7 @@ config parse_config(std::string_view text, const std::string& source_name) {
     s.str("dkim_ed25519_selector", m.dkim_ed25519_selector);
     s.str("dkim_ed25519_key_file", m.dkim_ed25519_key_file);
     s.boolean("enforce_dmarc", m.enforce_dmarc);
+    s.boolean("reject_unknown_client_hostname", m.reject_unknown_client_hostname);
     s.strings("dns_servers", m.dns_servers);
     if (!m.relayhost.empty()) {
       try {

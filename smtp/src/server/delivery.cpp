@@ -617,9 +617,10 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
     const auto& ip = s_.info.peer_ip;
     const auto& helo = s_.helo;
     const auto sender = s_.tx.mail.sender.str();
-    auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains]() {
+    const auto known_iprev = s_.iprev;
+    auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains, &known_iprev]() {
       verdicts v;
-      v.iprev = auth::check_iprev(*st.dns, ip);
+      v.iprev = known_iprev ? *known_iprev : auth::check_iprev(*st.dns, ip);
       v.spf = auth::check_spf(*st.dns, ip, helo, sender);
       v.dkim = pass ? pass->finish() : st.verifier->verify(held);
       // Every From: domain is checked; the first that does not pass is the
@@ -636,6 +637,9 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
       return v;
     };
     const auto v = co_await st.svc.workers.run(check_all);
+    if (!s_.iprev) {
+      s_.iprev = v.iprev;  // the connection's next messages reuse it
+    }
     const auto& spf_res = v.spf;
     const auto& dkim_res = v.dkim;
     const auto& dmarc_res = v.dmarc;

@@ -4,6 +4,7 @@
 // checks the command table and dispatches to commands/<verb>.cpp.
 
 #include "state.hpp"
+#include "../auth/checks.hpp"
 
 #include "homthu/common/address.hpp"
 #include "homthu/common/log.hpp"
@@ -94,6 +95,9 @@ class session {
   unsigned auth_failures = 0;
   unsigned messages = 0;
   unsigned transactions = 0;           // MAIL FROM accepted, numbering tx.trace
+  // The client's iprev (RFC 8601 §2.7.3): looked up once per connection,
+  // at the first RCPT that needs it or at the first message's checks.
+  std::optional<auth::iprev_result> iprev;
   int last_code = 0;
 
  private:

@@ -107,8 +107,11 @@ dkim_selector = "r2026"
 dkim_key_file = "dkim/rsa.pem"
 dkim_ed25519_selector = "e2026"
 dkim_ed25519_key_file = "dkim/ed25519.pem"
+reject_unknown_client_hostname = true
 )",
                         "/etc/homthu/homthu.toml");
+  EXPECT_TRUE(c.smtp.reject_unknown_client_hostname);
+  EXPECT_FALSE(parse_config(minimal, "/etc/homthu/homthu.toml").smtp.reject_unknown_client_hostname);
   EXPECT_EQ(c.smtp.connections_per_ip_per_minute, 30u);
   EXPECT_EQ(c.smtp.messages_per_ip_per_hour, 100u);
   EXPECT_EQ(c.smtp.min_data_rate, 1024u);

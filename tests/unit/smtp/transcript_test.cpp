@@ -196,6 +196,8 @@ TEST_P(transcript, plays) {
           h.opts.min_data_rate_grace = std::chrono::milliseconds(std::stoul(v));
         } else if (k == "enforce_dmarc") {
           h.cfg.smtp.enforce_dmarc = v == "1";
+        } else if (k == "reject_unknown_client_hostname") {
+          h.cfg.smtp.reject_unknown_client_hostname = v == "1";
         } else if (k == "command_timeout") {
           h.cfg.smtp.command_timeout = std::chrono::seconds(std::stoul(v));
         } else {

@@ -109,6 +109,10 @@ struct smtp_config {
   std::string dkim_ed25519_selector;              // a second, Ed25519 signature (RFC 8463)
   std::string dkim_ed25519_key_file;
   bool enforce_dmarc = false;
+  // Port 25 only, not trusted networks: a client whose address does not
+  // lead to a name and back (iprev not "pass") gets 450 4.7.25 at RCPT,
+  // like Postfix's reject_unknown_client_hostname.
+  bool reject_unknown_client_hostname = false;
   std::vector<std::string> dns_servers;           // empty: /etc/resolv.conf
 };
 

@@ -67,6 +67,22 @@ asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
     refuse(proto::make_reply(452, "4.5.3", "Error: too many recipients"));
     co_return next::keep;
   }
+  if (s.kind == listener_kind::mx && !s.relay_allowed() && s.st.svc.cfg.smtp.reject_unknown_client_hostname &&
+      !a.postmaster) {
+    if (!s.iprev) {
+      auto& dns = *s.st.dns;
+      const auto& ip = s.info.peer_ip;
+      s.iprev = co_await s.st.svc.workers.run([&dns, &ip]() { return auth::check_iprev(dns, ip); });
+    }
+    if (s.iprev->result != "pass") {
+      // Temporary whatever the cause, as Postfix's unknown_client_reject_code:
+      // a name server failure or a PTR record being fixed must not bounce mail.
+      s.log.info("smtp.unknown_client_hostname", {{"iprev", s.iprev->result}});
+      refuse(proto::make_reply(450, "4.7.25", "Client host rejected: cannot find your hostname, [" +
+                                                  s.info.peer_ip + "]"));
+      co_return next::keep;
+    }
+  }
   proto::mailbox m = a.recipient;
   if (a.postmaster) {
     // RFC 5321 §4.5.1: <Postmaster> without a domain is always accepted.
