@@ -1,20 +1,15 @@
 // First render of the console's accounts page in headless Chromium (Debian's
-// chromium, tests/browser's playwright-core): signs in through the API once,
+// chromium, launched by tests/browser/lib.mjs): signs in through the API once,
 // then BENCH_RUNS times (a) loads /#/accounts in a fresh tab until the first
 // table row is on screen and (b) clicks the menu's "Tài khoản" from the
 // dashboard until the table is replaced. Prints one JSON line with p50/p95
 // in milliseconds. Run by bench/admin/run.py. BENCH_BREAKDOWN=1 adds, for
 // the fresh tabs, the median time of each step of the load (navigation
 // timing, and when each file and API call started and ended).
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { chromium } = await import(path.join(root, 'tests/browser/node_modules/playwright-core/index.mjs'));
 const base = process.env.HOMTHU_ADMIN_URL;
 const runs = Number(process.env.BENCH_RUNS || 20);
 
@@ -25,23 +20,12 @@ const pct = (xs, p) => {
   return s[lo] + (s[hi] - s[lo]) * (k - lo);
 };
 
-// The server's certificate is trusted by its key's SHA-256, as a browser
-// trusts the real certificate: Chromium then keeps the immutable bundle and
-// style sheet in its cache and reuses connections, which it does not do for
-// a certificate error (ignoreHTTPSErrors, the fallback without a file).
-const certFile = process.env.HOMTHU_ADMIN_CERT;
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-if (certFile) {
-  const pem = execFileSync('openssl', ['x509', '-in', certFile, '-pubkey', '-noout']);
-  const spki = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: pem });
-  args.push(`--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`);
-}
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'homthu-bench-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium', headless: true, ignoreHTTPSErrors: !certFile, locale: 'vi-VN',
-  viewport: { width: 1280, height: 900 }, args,
-});
+// The server's certificate is trusted as a browser trusts the real one
+// (tests/browser/lib.mjs, launch), so that Chromium caches the immutable
+// bundle and style sheet and reuses connections as it would for a user.
+const { launch } = await import(path.join(root, 'tests/browser/lib.mjs'));
+const browser = await launch({ trustCert: process.env.HOMTHU_ADMIN_CERT || undefined });
+const { context } = browser;
 try {
   const first = await context.newPage();
   await first.goto(`${base}/#/signin`);
@@ -59,9 +43,8 @@ try {
     window.__row = new Promise((resolve) => {
       new MutationObserver((_, obs) => {
         if (document.querySelector('#acct-table tbody tr')) {
-          window.__rowAt = performance.now();
           obs.disconnect();
-          resolve(window.__rowAt);
+          resolve(performance.now());
         }
       }).observe(document, { childList: true, subtree: true });
     });
@@ -108,6 +91,5 @@ try {
   }
   console.log(JSON.stringify(out));
 } finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }

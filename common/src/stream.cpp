@@ -105,7 +105,6 @@ struct stream::state {
   SSL* ssl = nullptr;
   bool tls_failed = false;       // after a fatal TLS error: no close_notify
   bool closing = false;          // close() has begun: a second call returns
-  bool closed = false;           // the descriptor is closed: nothing touches it
 };
 
 stream::stream(asio::ip::tcp::socket socket) {
@@ -161,7 +160,7 @@ asio::awaitable<void> stream::wait(bool for_read, error_code& ec) {
 asio::awaitable<std::size_t> stream::tls_run(tls_op op, void* data, std::size_t size, error_code& ec) {
   ec = {};
   auto s = s_;
-  if (s->closed) {
+  if (!s->socket.is_open()) {
     // The BIO knows the descriptor by number only, and a closed number may
     // already belong to another connection.
     ec = asio::error::bad_descriptor;
@@ -320,7 +319,6 @@ asio::awaitable<void> stream::close() {
     arm_deadline(clock::now() + tls_shutdown_timeout);
     co_await tls_run(tls_op::shutdown, nullptr, 0, ec);
   }
-  s->closed = true;
   arm_deadline(clock::time_point::max());
   s->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   s->socket.close(ec);

@@ -2,6 +2,7 @@
 // code as an authenticator app computes it, and Debian's Chromium launched
 // with a fresh profile.
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,18 +46,28 @@ export function totp(secretB32, atMs = Date.now()) {
 }
 
 // Chromium with a fresh profile directory (playwright-core passes it as
-// --user-data-dir); close() also removes the profile.
-export async function launch() {
+// --user-data-dir); close() also removes the profile. With `trustCert` (a
+// PEM file) the server's certificate is trusted by its key's SHA-256, as a
+// browser trusts the real certificate: Chromium then caches immutable files
+// and reuses connections, which it does not do for an ignored certificate
+// error (the default here).
+export async function launch({ trustCert } = {}) {
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  if (trustCert) {
+    const pem = execFileSync('openssl', ['x509', '-in', trustCert, '-pubkey', '-noout']);
+    const spki = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: pem });
+    args.push(`--ignore-certificate-errors-spki-list=${crypto.createHash('sha256').update(spki).digest('base64')}`);
+  }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'homthu-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     timeout: 60000,
-    ignoreHTTPSErrors: true,
+    ignoreHTTPSErrors: !trustCert,
     locale: 'vi-VN',
     viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args,
   });
   return {
     context,

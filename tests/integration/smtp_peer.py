@@ -4,9 +4,10 @@ the integration tests.
 mode: "accept" answers 250 and records the message, "drop" closes the
 connection after part of the DATA content, "stall" reads it and never
 answers. binary: CHUNKING and BINARYMIME are offered and BDAT is taken
-(RFC 3030), otherwise only 8BITMIME. `received` holds each recorded
-message's content (DATA as sent, dot-stuffed, with its final dot; BDAT
-octets as they are), `mails` the MAIL command line of each.
+(RFC 3030), otherwise only 8BITMIME. `messages` holds (MAIL command line,
+content) for each recorded message, the content as received (DATA
+dot-stuffed with its final dot; BDAT octets as they are); `received` the
+contents alone.
 """
 
 import socket
@@ -20,8 +21,7 @@ class Peer:
         self.port = free_port()
         self.mode = mode
         self.binary = binary
-        self.received = []
-        self.mails = []
+        self.messages = []
         self.connections = 0
         self.stalled = []
         self.sock = socket.socket()
@@ -51,9 +51,12 @@ class Peer:
             self.connections += 1
             threading.Thread(target=self.session, args=(conn,), daemon=True).start()
 
+    @property
+    def received(self):
+        return [data for _, data in self.messages]
+
     def record(self, mail, data):
-        self.mails.append(mail)
-        self.received.append(data)
+        self.messages.append((mail, data))
 
     def session(self, conn):
         conn.settimeout(30)

@@ -16,17 +16,14 @@ import imaplib
 import os
 import re
 import shutil
-import signal
 import smtplib
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import uuid
 
-from harness import Homthu, free_port
+from harness import Homthu
 from smtp_peer import Peer
 
 

@@ -4,12 +4,8 @@ recipient's INBOX over IMAP; outbound mail to a loopback aiosmtpd server;
 bounces; the queue across a restart."""
 
 import imaplib
-import os
 import smtplib
-import socket
-import ssl
 import subprocess
-import threading
 import time
 import unittest
 import uuid
@@ -284,7 +280,7 @@ class BinaryRelayTest(unittest.TestCase):
         body = self.send_binary(subject, content)
         found = lambda: any(subject.encode() in d for d in self.peer.received)
         self.assertTrue(wait_until(found, 30), self.h.log_text()[-3000:])
-        mail, data = next(m for m in zip(self.peer.mails, self.peer.received) if subject.encode() in m[1])
+        mail, data = next(m for m in self.peer.messages if subject.encode() in m[1])
         self.assertIn(b"BODY=BINARYMIME", mail)
         self.assertTrue(data.endswith(body), data[-200:])  # after our Received field, unchanged
 

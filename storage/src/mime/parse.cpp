@@ -730,12 +730,13 @@ void extract_text(blob_reader& in, const std::vector<part>& parts, std::string& 
       std::size_t m = g_mime_encoding_flush(&state, buf.data(), 0, dec.data());
       raw.append(dec.data(), std::min(m, room - raw.size()));
     }
+    const auto charset = param(p.ct, "charset");
     if (p.subtype == "html") {
       std::string text;
-      append_utf8(text, raw, param(p.ct, "charset"));
+      append_utf8(text, raw, charset);
       out += html_to_text(text);
     } else {
-      append_utf8(out, raw, param(p.ct, "charset"));
+      append_utf8(out, raw, charset);
     }
     out += "\n";
   }
