@@ -747,7 +747,7 @@ class sqlite_store final : public store {
     migrate(*c);
     readers_ = std::make_unique<reader_pool>(db_path_, o.fsync);
     auto w = watchers_;
-    writer_ = std::make_unique<writer>(std::move(c), [w](const std::vector<change_event>& e) { w->publish(e); });
+    writer_ = std::make_unique<writer>(std::move(c), db_path_, o.fsync, [w](const std::vector<change_event>& e) { w->publish(e); });
   }
 
   // --- delivery ---------------------------------------------------------

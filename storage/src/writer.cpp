@@ -26,8 +26,18 @@ struct writer::pending {
   std::promise<void> done;
 };
 
-writer::writer(std::unique_ptr<db::connection> conn, publish_fn publish)
-    : conn_(std::move(conn)), publish_(std::move(publish)), thread_([this] { loop(); }) {}
+writer::writer(std::unique_ptr<db::connection> conn, const std::string& path, bool fsync, publish_fn publish)
+    : conn_(std::move(conn)),
+      publish_(std::move(publish)),
+      ckpt_conn_(std::make_unique<db::connection>(path, false, fsync)) {
+  // Replaces SQLite's automatic checkpoint (itself a WAL hook) on the
+  // writer's connection; the checkpoint connection never writes, so it
+  // needs none.
+  sqlite3_wal_hook(conn_->handle(), &writer::on_wal_commit, this);
+  sqlite3_wal_autocheckpoint(ckpt_conn_->handle(), 0);
+  ckpt_thread_ = std::thread([this] { checkpoint_loop(); });
+  thread_ = std::thread([this] { loop(); });
+}
 
 writer::~writer() {
   {
@@ -35,7 +45,53 @@ writer::~writer() {
     stop_ = true;
   }
   cv_.notify_all();
+  ckpt_cv_.notify_all();
   thread_.join();
+  ckpt_thread_.join();
+}
+
+// Runs on the writer thread after each commit; `pages` is the WAL's length.
+int writer::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* w = static_cast<writer*>(self);
+  if (pages >= wal_hard_limit) {
+    int log = 0;
+    int done = 0;
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK) {
+      std::lock_guard lk(w->mutex_);
+      ++w->stats_.inline_checkpoints;
+    }
+  } else if (pages >= wal_soft_limit) {
+    {
+      std::lock_guard lk(w->mutex_);
+      w->ckpt_wanted_ = true;
+    }
+    w->ckpt_cv_.notify_one();
+  }
+  return SQLITE_OK;  // a failed checkpoint is retried at the next commit
+}
+
+void writer::checkpoint_loop() {
+  while (true) {
+    {
+      std::unique_lock lk(mutex_);
+      ckpt_cv_.wait(lk, [&] { return stop_ || ckpt_wanted_; });
+      if (stop_) {
+        return;
+      }
+      ckpt_wanted_ = false;
+    }
+    // PASSIVE copies every frame no reader still needs and fsyncs the
+    // database; the next write transaction after a complete copy starts the
+    // WAL again from its beginning. SQLITE_BUSY (the writer's own fallback
+    // checkpoint running) leaves the work to the next wake-up.
+    int log = 0;
+    int done = 0;
+    if (sqlite3_wal_checkpoint_v2(ckpt_conn_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+        SQLITE_OK) {
+      std::lock_guard lk(mutex_);
+      ++stats_.checkpoints;
+    }
+  }
 }
 
 boost::system::error_code writer::run(job fn) {

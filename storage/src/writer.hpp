@@ -9,6 +9,15 @@
 //
 // Invariant: the queue mutex is held only to push or swap the queue, never
 // across SQLite work or fsync.
+//
+// Checkpoints run beside the writer, not inside its commits: SQLite's
+// automatic checkpoint would copy the WAL into the database (and fsync it)
+// inside whichever commit crossed 1,000 pages, stalling every caller of
+// that batch. The writer's connection has no automatic checkpoint; a WAL
+// hook wakes a checkpoint thread, which runs PASSIVE checkpoints (they never
+// block the writer or readers) on its own connection. Only if the WAL grows
+// past `wal_hard_limit` pages (the thread cannot keep up) does the writer
+// checkpoint itself, as SQLite would have.
 
 #include "db/sqlite.hpp"
 #include "homthu/storage/store.hpp"
@@ -31,7 +40,8 @@ class writer {
   using job = std::function<boost::system::error_code(db::connection&, std::vector<change_event>&)>;
   using publish_fn = std::function<void(const std::vector<change_event>&)>;
 
-  writer(std::unique_ptr<db::connection> conn, publish_fn publish);
+  // `path`: the database file, for the checkpoint thread's own connection.
+  writer(std::unique_ptr<db::connection> conn, const std::string& path, bool fsync, publish_fn publish);
   ~writer();
 
   // Runs `fn` in the next group commit; returns its error or the commit's.
@@ -40,12 +50,19 @@ class writer {
   struct stats {
     std::uint64_t commits = 0;
     std::uint64_t jobs = 0;
+    std::uint64_t checkpoints = 0;         // by the checkpoint thread
+    std::uint64_t inline_checkpoints = 0;  // by the writer, past the hard limit
   };
+
+  static constexpr int wal_soft_limit = 1000;    // pages: wake the checkpoint thread (SQLite's default)
+  static constexpr int wal_hard_limit = 4000;    // pages (16 MiB): the writer checkpoints itself
   stats get_stats() const;
 
  private:
   struct pending;
   void loop();
+  void checkpoint_loop();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
 
   std::unique_ptr<db::connection> conn_;
   publish_fn publish_;
@@ -54,6 +71,10 @@ class writer {
   std::deque<pending*> queue_;
   bool stop_ = false;
   stats stats_;
+  std::unique_ptr<db::connection> ckpt_conn_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false;
+  std::thread ckpt_thread_;
   std::thread thread_;
 };
 
