@@ -69,6 +69,10 @@ CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
   subject, from_, to_, cc, bcc, body,
   tokenize = 'unicode61 remove_diacritics 2');
+-- Blobs whose text is not in fts yet: written with the blob row, removed in
+-- the transaction that indexes it (after the delivery's commit, see
+-- sqlite_store.cpp "full-text index").
+CREATE TABLE IF NOT EXISTS fts_pending(blob_id INTEGER PRIMARY KEY);
 )sql";
 
 }  // namespace homthu::storage

@@ -583,12 +583,39 @@ std::int64_t insert_blob_row(db::connection& c, const std::string& hash, std::ui
   s.bind(i, m.sent_date).bind(i + 1, static_cast<std::int64_t>(m.header_size));
   s.run();
   std::int64_t id = c.last_insert_rowid();
-  auto& f = c.cached("INSERT INTO fts(rowid, subject, from_, to_, cc, bcc, body) VALUES(?, ?, ?, ?, ?, ?, ?)");
-  f.bind(1, id).bind(2, text::fold_for_index(m.subject)).bind(3, text::fold_for_index(m.from));
-  f.bind(4, text::fold_for_index(m.to)).bind(5, text::fold_for_index(m.cc)).bind(6, text::fold_for_index(m.bcc));
-  f.bind(7, text::fold_for_index(p.body_text));
-  f.run();
+  auto& q = c.cached("INSERT OR IGNORE INTO fts_pending(blob_id) VALUES(?)");
+  q.bind(1, id);
+  q.run();
   return id;
+}
+
+// What the full-text index holds of one message.
+struct fts_texts {
+  std::string hash;  // the blob the texts were taken from
+  std::string subject, from, to, cc, bcc, body;
+
+  std::size_t bytes() const {
+    return subject.size() + from.size() + to.size() + cc.size() + bcc.size() + body.size();
+  }
+};
+
+fts_texts texts_of(const std::string& hash, mime::parsed& p) {
+  const auto& m = p.meta;
+  return fts_texts{hash, m.subject, m.from, m.to, m.cc, m.bcc, std::move(p.body_text)};
+}
+
+void insert_fts_row(db::connection& c, std::int64_t id, const fts_texts& t) {
+  auto& d = c.cached("DELETE FROM fts WHERE rowid = ?");  // none, unless a repair rebuilt it
+  d.bind(1, id);
+  d.run();
+  auto& f = c.cached("INSERT INTO fts(rowid, subject, from_, to_, cc, bcc, body) VALUES(?, ?, ?, ?, ?, ?, ?)");
+  f.bind(1, id).bind(2, text::fold_for_index(t.subject)).bind(3, text::fold_for_index(t.from));
+  f.bind(4, text::fold_for_index(t.to)).bind(5, text::fold_for_index(t.cc)).bind(6, text::fold_for_index(t.bcc));
+  f.bind(7, text::fold_for_index(t.body));
+  f.run();
+  auto& q = c.cached("DELETE FROM fts_pending WHERE blob_id = ?");
+  q.bind(1, id);
+  q.run();
 }
 
 flags read_flags(const db::statement& s, int sys_col, int kw_col) {
@@ -748,6 +775,19 @@ class sqlite_store final : public store {
     readers_ = std::make_unique<reader_pool>(db_path_, o.fsync);
     auto w = watchers_;
     writer_ = std::make_unique<writer>(std::move(c), db_path_, o.fsync, [w](const std::vector<change_event>& e) { w->publish(e); });
+    writer_->set_idle_task([this](db::connection& conn, bool busy) { return index_round(conn, busy); });
+    if (fts_pending_exists()) {
+      writer_->request_idle();  // left by the last run
+    }
+  }
+
+  bool fts_pending_exists() {
+    auto r = read([](db::connection& c) -> result<bool> {
+      auto& s = c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending)");
+      db::reset_guard g(s);
+      return s.step() && s.i64(0) != 0;
+    });
+    return r && *r;
   }
 
   // --- delivery ---------------------------------------------------------
@@ -1453,6 +1493,17 @@ class sqlite_store final : public store {
       case text_field::bcc: column = "bcc"; break;
     }
     std::string expr = text::match_expression(words, column);
+    if (!expr.empty() && fts_pending_exists()) {
+      // Index what the background has not reached yet, so that a message
+      // delivered before the SEARCH is found by it.
+      auto ec = writer_->run([this](db::connection& c, std::vector<change_event>&) -> error_code {
+        index_pending(c, 0, false);
+        return {};
+      });
+      if (ec) {
+        return ec;
+      }
+    }
     return read([&](db::connection& c) -> result<std::vector<std::uint32_t>> {
       if (!owned_mailbox(c, account, mailbox_id)) {
         return err(error::not_found);
@@ -1636,7 +1687,136 @@ class sqlite_store final : public store {
     if (pending) {
       insert_inline_content(c, id, *pending);
     }
+    keep_for_index(id, texts_of(hash, *p.parsed));
     return id;
+  }
+
+  // --- the full-text index, written after the delivery's commit ---------
+  //
+  // A new blob's row comes with an fts_pending row; the texts to index wait
+  // in fts_cache_. Between group commits the writer indexes them in
+  // transactions of their own, without an fsync (losing one to a crash
+  // loses nothing: its fts_pending rows are still there, and are indexed
+  // again from the stored message at the next start). A search drains what
+  // is pending first, so it never misses a delivered message.
+  // fts_cache_ is touched on the writer thread only.
+
+  static constexpr std::size_t fts_cache_max = 64u << 20;  // octets of text; beyond, re-read from the blob
+  static constexpr std::size_t fts_round = 128;             // blobs per background transaction
+  static constexpr std::int64_t fts_backlog = 64;            // indexed even while jobs wait
+
+  void keep_for_index(std::int64_t id, fts_texts t) {
+    auto old = fts_cache_.find(id);
+    if (old != fts_cache_.end()) {  // left by a rolled-back job that had the same rowid
+      fts_cache_bytes_ -= old->second.bytes();
+      fts_cache_.erase(old);
+    }
+    if (fts_cache_bytes_ + t.bytes() <= fts_cache_max) {
+      fts_cache_bytes_ += t.bytes();
+      fts_cache_.emplace(id, std::move(t));
+    }
+    writer_->request_idle();
+  }
+
+  std::optional<fts_texts> take_cached(std::int64_t id, const std::string& hash) {
+    auto it = fts_cache_.find(id);
+    if (it == fts_cache_.end()) {
+      return std::nullopt;
+    }
+    fts_texts t = std::move(it->second);
+    fts_cache_bytes_ -= t.bytes();
+    fts_cache_.erase(it);
+    if (t.hash != hash) {
+      return std::nullopt;
+    }
+    return t;
+  }
+
+  // Indexes up to `limit` pending blobs (0: all); returns whether more wait.
+  // `committed_only`: every pending row is committed, so a blob that cannot
+  // be read is indexed empty rather than left pending forever; a drain
+  // inside a group commit may meet a blob of the same batch, which only the
+  // cache can supply, and leaves it for the background.
+  bool index_pending(db::connection& c, std::size_t limit, bool committed_only) {
+    auto& s = c.cached(
+        "SELECT p.blob_id, b.hash FROM fts_pending p LEFT JOIN blobs b ON b.id = p.blob_id "
+        "ORDER BY p.blob_id LIMIT ?");
+    std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
+    {
+      db::reset_guard g(s);
+      s.bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit + 1));
+      while (s.step()) {
+        rows.emplace_back(s.i64(0), s.is_null(1) ? std::nullopt : std::optional<std::string>(s.text(1)));
+      }
+    }
+    const bool more = limit != 0 && rows.size() > limit;
+    if (more) {
+      rows.pop_back();
+    }
+    for (auto& [id, hash] : rows) {
+      if (!hash) {  // the blob is gone
+        auto& d = c.cached("DELETE FROM fts_pending WHERE blob_id = ?");
+        d.bind(1, id);
+        d.run();
+        continue;
+      }
+      auto t = take_cached(id, *hash);
+      if (!t) {
+        t = reread_texts(*hash);
+      }
+      if (!t && !committed_only) {
+        continue;
+      }
+      insert_fts_row(c, id, t ? *t : fts_texts{*hash, {}, {}, {}, {}, {}, {}});
+    }
+    return more;
+  }
+
+  // The texts of a stored message, parsed again (after a restart).
+  std::optional<fts_texts> reread_texts(const std::string& hash) {
+    auto reader = open_blob(hash);
+    if (!reader) {
+      return std::nullopt;
+    }
+    try {
+      auto parsed = mime::parse(**reader);
+      return texts_of(hash, parsed);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // The writer's idle task: one background transaction.
+  bool index_round(db::connection& c, bool busy) {
+    if (busy) {
+      auto& n = c.cached("SELECT count(*) FROM (SELECT 1 FROM fts_pending LIMIT ?)");
+      db::reset_guard g(n);
+      n.bind(1, fts_backlog);
+      if (!n.step() || n.i64(0) < fts_backlog) {
+        return true;  // later, when no job waits
+      }
+    }
+    if (opts_.fsync) {
+      c.exec("PRAGMA synchronous=NORMAL");
+    }
+    bool more = false;
+    try {
+      c.exec("BEGIN IMMEDIATE");
+      more = index_pending(c, fts_round, true);
+      c.exec("COMMIT");
+    } catch (...) {
+      if (!sqlite3_get_autocommit(c.handle())) {
+        c.exec("ROLLBACK");
+      }
+      if (opts_.fsync) {
+        c.exec("PRAGMA synchronous=FULL");
+      }
+      throw;
+    }
+    if (opts_.fsync) {
+      c.exec("PRAGMA synchronous=FULL");
+    }
+    return more;
   }
 
   static bool has_inline_content(db::connection& c, std::int64_t blob_id) {
@@ -1786,6 +1966,8 @@ class sqlite_store final : public store {
   std::string db_path_;
   std::shared_ptr<watch_registry> watchers_;
   std::unique_ptr<reader_pool> readers_;
+  std::unordered_map<std::int64_t, fts_texts> fts_cache_;  // writer thread only; before writer_, which uses it
+  std::size_t fts_cache_bytes_ = 0;
   std::unique_ptr<writer> writer_;
 };
 
@@ -1804,6 +1986,7 @@ result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
     }
     auto del = c.prepare("DELETE FROM blobs WHERE id = ?");
     auto del_fts = c.prepare("DELETE FROM fts WHERE rowid = ?");
+    auto del_pending = c.prepare("DELETE FROM fts_pending WHERE blob_id = ?");
     auto del_content = c.prepare("DELETE FROM blob_content WHERE blob_id = ?");
     for (const auto& [id, hash, size] : rows) {
       if (!blobs_.remove_unless_pinned(hash)) {
@@ -1813,6 +1996,12 @@ result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
       del.run();
       del_fts.bind(1, id);
       del_fts.run();
+      del_pending.bind(1, id);
+      del_pending.run();
+      if (auto it = fts_cache_.find(id); it != fts_cache_.end()) {
+        fts_cache_bytes_ -= it->second.bytes();
+        fts_cache_.erase(it);
+      }
       del_content.bind(1, id);
       del_content.run();
       ++rep.blobs_removed;

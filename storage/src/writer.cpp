@@ -110,6 +110,49 @@ boost::system::error_code writer::run(job fn) {
   return p.ec;
 }
 
+void writer::set_idle_task(idle_fn fn) {
+  std::lock_guard lk(mutex_);
+  idle_ = std::move(fn);
+}
+
+void writer::request_idle() {
+  {
+    std::lock_guard lk(mutex_);
+    idle_wanted_ = true;
+  }
+  cv_.notify_one();
+}
+
+void writer::run_idle(bool busy) {
+  idle_fn fn;
+  {
+    std::lock_guard lk(mutex_);
+    if (!idle_wanted_ || !idle_) {
+      return;
+    }
+    idle_wanted_ = false;  // a request made while the task runs sets it again
+    fn = idle_;
+  }
+  bool more = false;
+  try {
+    more = fn(*conn_, busy);
+  } catch (const std::exception&) {
+    // The task's transaction failed (disk full, I/O error): it is rolled
+    // back below and retried at the next request, not in a loop.
+    more = false;
+  }
+  if (!sqlite3_get_autocommit(conn_->handle())) {
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (const db::sql_error&) {
+    }
+  }
+  if (more) {
+    std::lock_guard lk(mutex_);
+    idle_wanted_ = true;
+  }
+}
+
 writer::stats writer::get_stats() const {
   std::lock_guard lk(mutex_);
   return stats_;
@@ -121,11 +164,15 @@ void writer::loop() {
     std::deque<pending*> batch;
     {
       std::unique_lock lk(mutex_);
-      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty() || (idle_wanted_ && idle_); });
       if (queue_.empty() && stop_) {
         return;
       }
       batch.swap(queue_);
+    }
+    if (batch.empty()) {
+      run_idle(false);
+      continue;
     }
     boost::system::error_code batch_ec;
     try {
@@ -181,6 +228,12 @@ void writer::loop() {
     for (auto* p : batch) {
       p->done.set_value();
     }
+    bool busy;
+    {
+      std::lock_guard lk(mutex_);
+      busy = !queue_.empty();
+    }
+    run_idle(busy);
   }
 }
 

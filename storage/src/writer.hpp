@@ -47,6 +47,15 @@ class writer {
   // Runs `fn` in the next group commit; returns its error or the commit's.
   boost::system::error_code run(job fn);
 
+  // Background work done between group commits (the full-text index). Once
+  // requested, `fn(conn, busy)` runs on the writer thread after a batch, or
+  // when there is no batch; it opens and commits its own transaction and
+  // returns whether work remains. `busy` says jobs are waiting: the task
+  // should then do nothing unless its backlog has grown.
+  using idle_fn = std::function<bool(db::connection&, bool busy)>;
+  void set_idle_task(idle_fn fn);  // before the first request_idle()
+  void request_idle();             // any thread, the writer's included
+
   struct stats {
     std::uint64_t commits = 0;
     std::uint64_t jobs = 0;
@@ -62,14 +71,17 @@ class writer {
   struct pending;
   void loop();
   void checkpoint_loop();
+  void run_idle(bool busy);
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
 
   std::unique_ptr<db::connection> conn_;
   publish_fn publish_;
+  idle_fn idle_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<pending*> queue_;
   bool stop_ = false;
+  bool idle_wanted_ = false;
   stats stats_;
   std::unique_ptr<db::connection> ckpt_conn_;
   std::condition_variable ckpt_cv_;

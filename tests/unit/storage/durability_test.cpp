@@ -136,6 +136,16 @@ void crash_test::kill_rounds(std::size_t inline_max) {
       for (const auto& [id, count] : seen) {
         EXPECT_EQ(count, 1) << id;
       }
+      // Every stored message is found by a body search (the index is
+      // written after the commit; what a crash left unindexed is indexed
+      // again), and only once.
+      auto boxes = s_->list_mailboxes(account);
+      ASSERT_TRUE(boxes);
+      for (const auto& b : *boxes) {
+        auto found = s_->search_text(account, b.id, text_field::body, "body");
+        ASSERT_TRUE(found);
+        EXPECT_EQ(found->size(), b.messages) << "round " << round << ": " << account << " " << b.name;
+      }
     }
     // Garbage from the crash (temporary files, unreferenced blobs) goes,
     // and the store is still clean afterwards.

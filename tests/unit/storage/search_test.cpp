@@ -1,6 +1,7 @@
 // Full-text search as IMAP SEARCH uses it, with Vietnamese text: diacritics
 // and case ignored, đ folded to d, fields kept apart.
 
+#include "../../../storage/src/db/sqlite.hpp"
 #include "test_util.hpp"
 
 namespace homthu::storage::testing {
@@ -72,6 +73,35 @@ TEST_F(search_test, expunged_messages_are_not_found) {
   auto f = s_->fsck(false);
   ASSERT_TRUE(f);
   EXPECT_TRUE(f->clean());
+}
+
+// The index is written after the delivery's commit. A crash before that
+// leaves the messages in fts_pending, with nothing in memory: the next start
+// indexes them again from the stored messages, and a search never misses
+// them, whether the background got there first or not.
+TEST_F(search_test, an_index_lost_in_a_crash_is_rebuilt_from_the_stored_messages) {
+  s_.reset();
+  {
+    db::connection c(root_ + "/mail.db", false, true);
+    c.exec("DELETE FROM fts");
+    c.exec("INSERT OR IGNORE INTO fts_pending(blob_id) SELECT id FROM blobs");
+    auto n = c.prepare("SELECT count(*) FROM fts_pending");
+    ASSERT_TRUE(n.step());
+    ASSERT_EQ(n.i64(0), 3);
+  }
+  open();
+  EXPECT_EQ(find(text_field::text, "hanh chinh"), v{1});
+  EXPECT_EQ(find(text_field::subject, "lich hop"), v{2});
+  EXPECT_EQ(find(text_field::text, "da nang"), v{3});
+  EXPECT_EQ(find(text_field::from, "an@thainguyen.gov.vn"), (v{2, 3}));
+  ASSERT_FALSE(deliver_to("an", simple_message("Mới", "Tin nhắn thứ tư\r\n")).ec);
+  EXPECT_EQ(find(text_field::body, "tin nhan thu tu"), v{4});
+  s_.reset();
+  db::connection c(root_ + "/mail.db", true, true);
+  auto n = c.prepare("SELECT (SELECT count(*) FROM fts_pending), (SELECT count(*) FROM fts)");
+  ASSERT_TRUE(n.step());
+  EXPECT_EQ(n.i64(0), 0);
+  EXPECT_EQ(n.i64(1), 4);
 }
 
 TEST_F(search_test, fetch_meta_serves_parsed_fields) {
