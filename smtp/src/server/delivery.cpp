@@ -331,8 +331,18 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
   std::unique_ptr<message_sink> sink(new message_sink(s));
   auto& st = s.st;
   const auto& rcpts = s.tx.rcpts;
-  auto e = co_await st.svc.workers.run([&st, &rcpts]() {
+  // One trip to the worker pool: the expansion, then the spool and the queue
+  // body the expansion asks for.
+  using spool_result = decltype(st.svc.store.begin_spool());
+  using queue_result = decltype(st.queue->begin());
+  struct opened {
     expansion e;
+    std::optional<spool_result> spool;
+    std::optional<queue_result> queue;
+  };
+  auto o = co_await st.svc.workers.run([&st, &rcpts]() {
+    opened o;
+    auto& e = o.e;
     std::set<std::string> seen;
     std::set<std::string> lists;
     for (const auto& r : rcpts) {
@@ -343,11 +353,21 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
       e.origin = common::to_lower_ascii(r.address);
       expand_one(st, e, seen, lists, r.resolved, r.address, 0);
       if (e.unavailable) {
-        break;
+        return o;
       }
     }
-    return e;
+    if (!e.targets.empty()) {
+      o.spool = st.svc.store.begin_spool();
+      if (!*o.spool) {
+        return o;
+      }
+    }
+    if (!e.remote.empty() && st.queue) {
+      o.queue = st.queue->begin();
+    }
+    return o;
   });
+  auto& e = o.e;
   if (e.unavailable) {
     co_return proto::make_reply(451, "4.4.3", "Directory temporarily unavailable, try again later");
   }
@@ -367,24 +387,20 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
     // Every recipient was a list whose members are all gone or disabled.
     co_return proto::make_reply(554, "5.5.1", "Error: no valid recipients");
   }
-  if (!sink->targets.empty()) {
-    auto& store = st.svc.store;
-    auto sp = co_await st.svc.workers.run([&store]() { return store.begin_spool(); });
-    if (!sp) {
-      co_return storage_reply(sp.error());
+  if (o.spool) {
+    if (!*o.spool) {
+      co_return storage_reply(o.spool->error());
     }
-    sink->spool_ = std::move(*sp);
+    sink->spool_ = std::move(**o.spool);
   }
   if (!sink->remote.empty()) {
-    if (!st.queue) {
+    if (!o.queue) {
       co_return proto::make_reply(451, "4.3.0", "Outbound queue unavailable");
     }
-    auto& q = *st.queue;
-    auto qb = co_await st.svc.workers.run([&q]() { return q.begin(); });
-    if (!qb) {
-      co_return storage_reply(qb.error());
+    if (!*o.queue) {
+      co_return storage_reply(o.queue->error());
     }
-    sink->qbody_ = std::move(*qb);
+    sink->qbody_ = std::move(**o.queue);
   }
 
   // Trace headers. RFC 5321 §4.4: Return-Path is added at final delivery
@@ -484,25 +500,29 @@ asio::awaitable<void> message_sink::release(const std::string& auth_results) {
   const auto* of = overflow_.get();
   const auto local = local_trace_ + auth_results;
   const auto queued = queue_trace_ + auth_results;
-  auto write_trace = [sp, qb, of, &local, &queued]() -> boost::system::error_code {
+  // The trace fields, then what was held: spilled to a file (of), or in
+  // memory (held_; empty once spilled). One trip to the worker pool.
+  const auto& held = held_;
+  auto write_trace = [sp, qb, of, &local, &queued, &held]() -> boost::system::error_code {
     if (auto ec = write_both(sp, nullptr, local)) {
       return ec;
     }
     if (auto ec = write_both(nullptr, qb, queued)) {
       return ec;
     }
-    return of ? of->copy_to(sp, qb) : boost::system::error_code();
+    if (of) {
+      if (auto ec = of->copy_to(sp, qb)) {
+        return ec;
+      }
+    }
+    return held.empty() ? boost::system::error_code() : write_both(sp, qb, held);
   };
   if (!write_error_) {
     write_error_ = co_await s_.st.svc.workers.run(write_trace);
   }
   overflow_.reset();
-  pending_ = std::move(held_);
   held_.clear();
   held_.shrink_to_fit();
-  if (pending_.size() >= write_batch) {
-    co_await flush_pending();
-  }
 }
 
 asio::awaitable<void> message_sink::flush_pending() {

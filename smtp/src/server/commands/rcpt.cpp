@@ -106,8 +106,20 @@ asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
       refuse(proto::make_reply(554, "5.7.1", "<" + m.str() + ">: Relay access denied"));
       co_return next::keep;
     }
+    // One trip to the worker pool for the directory and the quota usage
+    // (each trip costs two thread wake-ups).
     auto& dir = s.st.svc.dir;
-    auto r = co_await s.st.svc.workers.run([&dir, &address]() { return dir.resolve(address); });
+    auto& store = s.st.svc.store;
+    auto found = co_await s.st.svc.workers.run([&dir, &store, &address]() {
+      auto r = dir.resolve(address);
+      std::optional<decltype(store.usage(std::string()))> usage;
+      if (r && r->type == directory::recipient::kind::account && r->acct.enabled &&
+          (r->acct.quota_bytes != 0 || r->acct.quota_messages != 0)) {
+        usage = store.usage(r->acct.id);
+      }
+      return std::make_pair(std::move(r), std::move(usage));
+    });
+    const auto& r = found.first;
     if (!r) {
       if (r.error() == directory::error::unavailable) {
         refuse(proto::make_reply(451, "4.4.3", "Directory temporarily unavailable, try again later"));
@@ -128,9 +140,8 @@ asio::awaitable<next> on_rcpt(session& s, const proto::rcpt_args& a) {
           refuse(proto::make_reply(552, "5.2.2", "<" + m.str() + ">: Message exceeds the mailbox quota"));
           co_return next::keep;
         }
-        auto& store = s.st.svc.store;
-        auto usage = co_await s.st.svc.workers.run([&store, &acct]() { return store.usage(acct.id); });
-        if (usage) {
+        if (found.second && *found.second) {
+          const auto& usage = *found.second;
           const bool full = (acct.quota_bytes != 0 && usage->bytes + size >= acct.quota_bytes) ||
                             (acct.quota_messages != 0 && usage->messages >= acct.quota_messages);
           if (full) {
