@@ -19,7 +19,8 @@
 # Load: postfix's smtp-source, 4 KB and 100 KB messages at 1, 10 and 50
 # connections, each connection to its own recipient; every case bounded in
 # count (BENCH_MESSAGES, default 500, and at least 40 per connection) and time
-# (BENCH_TIMEOUT s, default 120). The 40: the load generators are started one
+# (BENCH_TIMEOUT s, default 120), each after BENCH_SETTLE s (default 3) of
+# quiet. The 40: the load generators are started one
 # after another, which took 1.2 s for 50 of them here, longer than homthu
 # needed for 500 messages; with 10 per connection the 50-connection case
 # measured the start of smtp-source, not the servers.
@@ -48,6 +49,7 @@ idle_conns=${BENCH_IDLE_CONNS:-10000}
 imap_seconds=${BENCH_IMAP_SECONDS:-20}
 messages=${BENCH_MESSAGES:-500}
 timeout_s=${BENCH_TIMEOUT:-120}
+settle_s=${BENCH_SETTLE:-3}
 phases=,${BENCH_PHASES:-smtp,list,imap},
 password=Mat-khau-bench-2026
 stamp=$(date -u +%Y-%m-%d)
@@ -163,6 +165,10 @@ maildir_count() {
 # run_case SYSTEM PORT SIZE CONNS: prints "system size conns messages accepted_s inbox_s"
 run_case() {
   local system=$1 port=$2 size=$3 conns=$4
+  # The previous case's tail (the other system's processes exiting, its
+  # fsyncs and logs, our checkpoint) must not run into this one: a
+  # one-connection case waits on every delay.
+  sleep "$settle_s"
   local per=$(( (messages + conns - 1) / conns ))
   (( per >= 40 )) || per=40
   local total=$((per * conns))
