@@ -5,7 +5,9 @@
 // dashboard until the table is replaced. Prints one JSON line with p50/p95
 // in milliseconds. Run by bench/admin/run.py. BENCH_BREAKDOWN=1 adds, for
 // the fresh tabs, the median time of each step of the load (navigation
-// timing, and when each file and API call started and ended).
+// timing, and when each file and API call started and ended). BENCH_TRACE=file
+// writes a Chromium trace (chrome://tracing, Perfetto) of the third fresh tab.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,8 +55,28 @@ try {
   const note = (name, ms) => (steps[name] ??= []).push(ms);
   for (let i = 0; i < runs; i++) {
     const page = await context.newPage();
+    // BENCH_TRACE=file: a Chromium trace of the third fresh tab (caches warm).
+    const cdp = process.env.BENCH_TRACE && i === 2 ? await context.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Tracing.start', { transferMode: 'ReturnAsStream',
+        traceConfig: { includedCategories: ['devtools.timeline', 'blink.user_timing', 'loading', 'v8.execute',
+          'disabled-by-default-devtools.timeline'] } });
+    }
     await page.goto(`${base}/#/accounts`, { waitUntil: 'commit' });
     load.push(await page.evaluate(() => window.__row));
+    if (cdp) {
+      const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+      await cdp.send('Tracing.end');
+      const { stream } = await done;
+      const parts = [];
+      for (;;) {
+        const r = await cdp.send('IO.read', { handle: stream });
+        parts.push(r.base64Encoded ? Buffer.from(r.data, 'base64').toString() : r.data);
+        if (r.eof) break;
+      }
+      await cdp.send('IO.close', { handle: stream });
+      fs.writeFileSync(process.env.BENCH_TRACE, parts.join(''));
+    }
     if (process.env.BENCH_BREAKDOWN) {
       const entries = await page.evaluate(() => {
         const [n] = performance.getEntriesByType('navigation');
