@@ -781,10 +781,16 @@ class sqlite_store final : public store {
     }
   }
 
-  bool fts_pending_exists() {
-    auto r = read([](db::connection& c) -> result<bool> {
-      auto& s = c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending)");
+  // Whether any message (of one mailbox) waits for the full-text index.
+  bool fts_pending_exists(std::optional<std::int64_t> mailbox = std::nullopt) {
+    auto r = read([&](db::connection& c) -> result<bool> {
+      auto& s = mailbox ? c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending p WHERE EXISTS(SELECT 1 FROM messages m "
+                                   "WHERE m.blob_id = p.blob_id AND m.mailbox_id = ?))")
+                        : c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending)");
       db::reset_guard g(s);
+      if (mailbox) {
+        s.bind(1, *mailbox);
+      }
       return s.step() && s.i64(0) != 0;
     });
     return r && *r;
@@ -1493,11 +1499,12 @@ class sqlite_store final : public store {
       case text_field::bcc: column = "bcc"; break;
     }
     std::string expr = text::match_expression(words, column);
-    if (!expr.empty() && fts_pending_exists()) {
-      // Index what the background has not reached yet, so that a message
-      // delivered before the SEARCH is found by it.
-      auto ec = writer_->run([this](db::connection& c, std::vector<change_event>&) -> error_code {
-        index_pending(c, 0, false);
+    if (!expr.empty() && fts_pending_exists(mailbox_id)) {
+      // Index what the background has not reached yet in this mailbox, so
+      // that a message delivered before the SEARCH is found by it (only this
+      // mailbox's: after a restart the whole backlog could be large).
+      auto ec = writer_->run([this, mailbox_id](db::connection& c, std::vector<change_event>&) -> error_code {
+        index_pending(c, 0, false, mailbox_id);
         return {};
       });
       if (ec) {
@@ -1734,19 +1741,27 @@ class sqlite_store final : public store {
     return t;
   }
 
-  // Indexes up to `limit` pending blobs (0: all); returns whether more wait.
-  // `committed_only`: every pending row is committed, so a blob that cannot
-  // be read is indexed empty rather than left pending forever; a drain
-  // inside a group commit may meet a blob of the same batch, which only the
-  // cache can supply, and leaves it for the background.
-  bool index_pending(db::connection& c, std::size_t limit, bool committed_only) {
-    auto& s = c.cached(
-        "SELECT p.blob_id, b.hash FROM fts_pending p LEFT JOIN blobs b ON b.id = p.blob_id "
-        "ORDER BY p.blob_id LIMIT ?");
+  // Indexes up to `limit` pending blobs (0: all), or only those of one
+  // mailbox's messages; returns whether more wait. `committed_only`: every
+  // pending row is committed, so a blob that cannot be read is indexed empty
+  // rather than left pending forever; a drain inside a group commit may
+  // meet a blob of the same batch, which only the cache can supply, and
+  // leaves it for the background.
+  bool index_pending(db::connection& c, std::size_t limit, bool committed_only,
+                     std::optional<std::int64_t> mailbox = std::nullopt) {
+    auto& s = mailbox ? c.cached("SELECT p.blob_id, b.hash FROM fts_pending p LEFT JOIN blobs b ON b.id = p.blob_id "
+                                 "WHERE EXISTS(SELECT 1 FROM messages m WHERE m.blob_id = p.blob_id AND "
+                                 "m.mailbox_id = ?) ORDER BY p.blob_id LIMIT ?")
+                      : c.cached("SELECT p.blob_id, b.hash FROM fts_pending p LEFT JOIN blobs b ON b.id = p.blob_id "
+                                 "ORDER BY p.blob_id LIMIT ?");
     std::vector<std::pair<std::int64_t, std::optional<std::string>>> rows;
     {
       db::reset_guard g(s);
-      s.bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit + 1));
+      int i = 1;
+      if (mailbox) {
+        s.bind(i++, *mailbox);
+      }
+      s.bind(i, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit + 1));
       while (s.step()) {
         rows.emplace_back(s.i64(0), s.is_null(1) ? std::nullopt : std::optional<std::string>(s.text(1)));
       }
