@@ -88,6 +88,7 @@ try {
           out.push([`${name} start`, r.startTime], [`${name} first byte`, r.responseStart], [`${name} end`, r.responseEnd]);
         }
         for (const p of performance.getEntriesByType('paint')) out.push([p.name, p.startTime]);
+        for (const m of performance.getEntriesByType('mark')) out.push([m.name, m.startTime]);
         return out;
       });
       for (const [name, ms] of entries) note(name, ms);

@@ -303,6 +303,7 @@ async function accountsPage(params) {
   prefetched = null;
   const accounts = pre ? pre.then((r) => r || api('GET', `/accounts?${qs}`)) : api('GET', `/accounts?${qs}`);
   const [list, res] = await Promise.all([units(), accounts]);
+  performance.mark('console:accounts-data');
   const q = field(t('accounts.search'), { type: 'search', id: 'acct-q', value: params.get('q') || '',
     placeholder: t('accounts.search_hint') });
   // The unit filter starts with "all units" and the chosen unit only; its
@@ -345,6 +346,7 @@ async function accountsPage(params) {
     h('span', { id: 'acct-count' }, t('pager.range', { from: res.total ? offset + 1 : 0, to: last, total: res.total })),
     h('button', { type: 'button', class: 'secondary', disabled: last >= res.total, onclick: () => go(offset + pageSize) }, t('pager.next')));
   page('accounts.title', search, me.role === 'auditor' ? '' : create, pager, table);
+  performance.mark('console:accounts-page');
 }
 
 async function accountNewPage() {
@@ -869,11 +871,14 @@ async function route() {
 }
 
 async function start() {
+  performance.mark('console:start');
   // Who is signed in is asked while the catalogue loads.
   const who = api('GET', '/me').catch(() => null);
   prefetchAccounts();
   await loadLanguage(savedLanguage());
+  performance.mark('console:language');
   me = await who;
+  performance.mark('console:me');
   if (me) setCsrf(me.csrf);
   showChrome();
   const sel = document.getElementById('lang');
