@@ -7,8 +7,8 @@
 // Change events a job records are published after the commit, before the
 // callers are released.
 //
-// Invariant: the queue mutex is held only to push or swap the queue, never
-// across SQLite work or fsync.
+// Invariant: the mutex is held only to push or swap the queue and to read
+// or set flags and counters, never across SQLite work or fsync.
 //
 // Checkpoints run beside the writer, not inside its commits: SQLite's
 // automatic checkpoint would copy the WAL into the database (and fsync it)
