@@ -1816,6 +1816,17 @@ class sqlite_store final : public store {
     c.exec("BEGIN IMMEDIATE");
     const bool more = index_pending(c, fts_round, true);
     c.exec("COMMIT");  // on failure, the writer rolls back
+    if (!more && !fts_cache_.empty()) {
+      // Between batches every job has committed or rolled back: with
+      // nothing pending, what is left in the cache came from jobs rolled
+      // back after they kept their texts.
+      auto& e = c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending)");
+      db::reset_guard g(e);
+      if (e.step() && e.i64(0) == 0) {
+        fts_cache_.clear();
+        fts_cache_bytes_ = 0;
+      }
+    }
     return more;
   }
 
