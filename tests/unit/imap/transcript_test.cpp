@@ -379,6 +379,12 @@ void run_transcript(const fs::path& file) {
   srv.stop();
   io.stop();
   io_thread.join();
+  // The worker threads finish before the io_context goes: a job that has
+  // posted its completion still holds a copy of the session's strand
+  // executor until its frame unwinds, and destroying the last copy touches
+  // the io_context (ASan: heap-use-after-free in ~strand_impl). homthud
+  // destroys its worker pool before its io_context for the same reason.
+  env.workers->join();
   EXPECT_TRUE(finished.load()) << "session did not end after the client left";
 }
 
