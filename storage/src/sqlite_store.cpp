@@ -605,7 +605,10 @@ fts_texts texts_of(const std::string& hash, mime::parsed& p) {
 }
 
 void insert_fts_row(db::connection& c, std::int64_t id, const fts_texts& t) {
-  auto& d = c.cached("DELETE FROM fts WHERE rowid = ?");  // none, unless a repair rebuilt it
+  // The index row and the pending row change in one transaction, so there
+  // is no index row yet; were there one, the INSERT would fail every round
+  // and stop the index for good.
+  auto& d = c.cached("DELETE FROM fts WHERE rowid = ?");
   d.bind(1, id);
   d.run();
   auto& f = c.cached("INSERT INTO fts(rowid, subject, from_, to_, cc, bcc, body) VALUES(?, ?, ?, ?, ?, ?, ?)");
@@ -1816,16 +1819,12 @@ class sqlite_store final : public store {
     c.exec("BEGIN IMMEDIATE");
     const bool more = index_pending(c, fts_round, true);
     c.exec("COMMIT");  // on failure, the writer rolls back
-    if (!more && !fts_cache_.empty()) {
-      // Between batches every job has committed or rolled back: with
-      // nothing pending, what is left in the cache came from jobs rolled
-      // back after they kept their texts.
-      auto& e = c.cached("SELECT EXISTS(SELECT 1 FROM fts_pending)");
-      db::reset_guard g(e);
-      if (e.step() && e.i64(0) == 0) {
-        fts_cache_.clear();
-        fts_cache_bytes_ = 0;
-      }
+    if (!more) {
+      // Every pending blob was indexed, and between batches every job has
+      // committed or rolled back: what is left in the cache came from jobs
+      // rolled back after they kept their texts.
+      fts_cache_.clear();
+      fts_cache_bytes_ = 0;
     }
     return more;
   }

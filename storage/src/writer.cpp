@@ -56,10 +56,7 @@ int writer::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) 
   if (pages >= wal_hard_limit) {
     int log = 0;
     int done = 0;
-    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK) {
-      std::lock_guard lk(w->mutex_);
-      ++w->stats_.inline_checkpoints;
-    }
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
   } else if (pages >= wal_soft_limit) {
     {
       std::lock_guard lk(w->mutex_);

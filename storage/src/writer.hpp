@@ -59,8 +59,7 @@ class writer {
   struct stats {
     std::uint64_t commits = 0;
     std::uint64_t jobs = 0;
-    std::uint64_t checkpoints = 0;         // by the checkpoint thread
-    std::uint64_t inline_checkpoints = 0;  // by the writer, past the hard limit
+    std::uint64_t checkpoints = 0;  // by the checkpoint thread
   };
 
   static constexpr int wal_soft_limit = 1000;    // pages: wake the checkpoint thread (SQLite's default)

@@ -19,12 +19,26 @@ std::uintmax_t file_size_or_zero(const std::string& path) {
   return ec ? 0 : n;
 }
 
-TEST(writer, checkpoints_beside_the_commits_and_keeps_the_wal_bounded) {
-  const auto dir = make_temp_dir("writer");
-  const auto path = dir + "/w.db";
-  auto c = std::make_unique<db::connection>(path, false, true);
-  c->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
-  writer w(std::move(c), path, true, nullptr);
+// A fresh database holding one table, and the writer over it.
+class writer_test : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    w_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  writer& open(const char* table) {
+    auto c = std::make_unique<db::connection>(path_, false, true);
+    c->exec(table);
+    w_ = std::make_unique<writer>(std::move(c), path_, true, nullptr);
+    return *w_;
+  }
+  const std::string dir_ = make_temp_dir("writer");
+  const std::string path_ = dir_ + "/w.db";
+  std::unique_ptr<writer> w_;
+};
+
+TEST_F(writer_test, checkpoints_beside_the_commits_and_keeps_the_wal_bounded) {
+  auto& w = open("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
 
   // 1,500 commits of 32 KB rows: about 13,500 pages through the WAL, more
   // than three times the point where the writer checkpoints itself.
@@ -49,24 +63,19 @@ TEST(writer, checkpoints_beside_the_commits_and_keeps_the_wal_bounded) {
   // what is written while the thread's checkpoint holds the lock the
   // writer's own one needs: twice the limit is ample.
   const std::uintmax_t frame = 4096 + 24;
-  const auto wal = file_size_or_zero(path + "-wal");
+  const auto wal = file_size_or_zero(path_ + "-wal");
   EXPECT_LE(wal, 2 * writer::wal_hard_limit * frame) << "WAL of " << wal << " octets";
 
   // Everything committed is readable from a fresh connection.
-  db::connection r(path, true, true);
+  db::connection r(path_, true, true);
   auto s = r.prepare("SELECT count(*), sum(length(v)) FROM t");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.i64(0), 1500);
   EXPECT_EQ(s.i64(1), 1500 * 32768);
-  std::filesystem::remove_all(dir);
 }
 
-TEST(writer, a_failing_job_rolls_back_alone_and_the_writer_goes_on) {
-  const auto dir = make_temp_dir("writer");
-  const auto path = dir + "/w.db";
-  auto c = std::make_unique<db::connection>(path, false, true);
-  c->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
-  writer w(std::move(c), path, true, nullptr);
+TEST_F(writer_test, a_failing_job_rolls_back_alone_and_the_writer_goes_on) {
+  auto& w = open("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
   auto insert = [&](const char* v) {
     return w.run([v](db::connection& conn, std::vector<change_event>&) -> boost::system::error_code {
       auto s = conn.prepare("INSERT INTO t(v) VALUES(?)");
@@ -82,11 +91,10 @@ TEST(writer, a_failing_job_rolls_back_alone_and_the_writer_goes_on) {
   EXPECT_FALSE(insert("a"));
   EXPECT_TRUE(insert(nullptr));
   EXPECT_FALSE(insert("b"));
-  db::connection r(path, true, true);
+  db::connection r(path_, true, true);
   auto s = r.prepare("SELECT group_concat(v, ',') FROM t");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), "a,b");
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -24,6 +24,10 @@
 
 namespace homthu::common {
 
+// Join (or destroy) the pool before the io_contexts whose coroutines await
+// it: a job that has posted its completion still holds a copy of the
+// caller's executor until its frame unwinds, and destroying the last copy of
+// a strand executor touches its io_context.
 class worker_pool {
  public:
   explicit worker_pool(std::size_t threads) : pool_(threads) {}
