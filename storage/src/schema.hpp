@@ -2,9 +2,17 @@
 // The metadata schema (one database for every account; storage/README.md
 // explains why and gives the measurements). Columns added later
 // (mailboxes.first_recent_uid and expunge_floor, expunged.at) are added by
-// migrate() in sqlite_store.cpp, for new and old databases alike.
+// migrate() in sqlite_store.cpp, for new and old databases alike; so is a
+// full-text index of another format (settings.fts_format) made again.
 
 namespace homthu::storage {
+
+// The full-text index's format: what `fts` holds and how its texts are made
+// (mime::parse, texts_of and text::fold_for_index in sqlite_store.cpp).
+// Raised whenever any of these changes what a message indexes as, since a
+// contentless row can only be deleted with the very texts it was made from;
+// a database of another format has its index made again.
+inline constexpr int fts_format = 2;
 
 inline constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -66,8 +74,14 @@ CREATE TABLE IF NOT EXISTS expunged(
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
+-- Contentless (format 2, settings.fts_format): the index keeps no copy of
+-- the text, which the stored message already holds. A row is deleted with
+-- the texts it was made from, parsed again from the message (garbage
+-- collection). blobs.id is never reused (settings.blob_id_floor), so index
+-- entries a failed delete left behind can never match another message.
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
   subject, from_, to_, cc, bcc, body,
+  content = '', columnsize = 0,
   tokenize = 'unicode61 remove_diacritics 2');
 -- Blobs whose text is not in fts yet: written with the blob row, removed in
 -- the transaction that indexes it (after the delivery's commit, see

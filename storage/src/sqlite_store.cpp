@@ -252,6 +252,33 @@ void migrate(db::connection& c) {
   add_column(c, "expunged", "at", "INTEGER NOT NULL DEFAULT 0",
              "UPDATE expunged SET at = " + std::to_string(now()));
   add_column(c, "mailboxes", "expunge_floor", "INTEGER NOT NULL DEFAULT 0", {});
+  // A full-text index of another format (format 1 kept a copy of every
+  // text) is dropped and made again: every message is pending, and the
+  // writer indexes them in the background from the stored messages (a
+  // SEARCH first indexes the mailbox it searches).
+  std::int64_t format = 0;
+  {
+    auto s = c.prepare("SELECT value FROM settings WHERE key = 'fts_format'");
+    if (s.step()) {
+      format = s.i64(0);
+    }
+  }
+  if (format == fts_format) {
+    return;
+  }
+  c.exec("BEGIN IMMEDIATE");
+  try {
+    c.exec("DROP TABLE IF EXISTS fts");
+    c.exec(schema_sql);  // every statement IF NOT EXISTS: makes fts again
+    c.exec("INSERT OR IGNORE INTO fts_pending(blob_id) SELECT id FROM blobs");
+    auto s = c.prepare("INSERT OR REPLACE INTO settings(key, value) VALUES('fts_format', ?)");
+    s.bind(1, std::int64_t{fts_format});
+    s.run();
+    c.exec("COMMIT");
+  } catch (...) {
+    c.exec("ROLLBACK");
+    throw;
+  }
 }
 
 std::optional<std::int64_t> find_account(db::connection& c, const std::string& name) {
@@ -569,10 +596,14 @@ std::optional<std::int64_t> blob_row(db::connection& c, const std::string& hash)
 
 std::int64_t insert_blob_row(db::connection& c, const std::string& hash, std::uint64_t size, const mime::parsed& p) {
   const auto& m = p.meta;
+  // The id follows every id ever used, even of rows garbage collection has
+  // deleted since (schema.hpp, fts).
   auto& s = c.cached(
-      "INSERT INTO blobs(hash, size, refcount, envelope, bodystructure, body, subject, base_subject, from_, to_, cc, "
-      "bcc, sort_from, sort_to, sort_cc, display_from, display_to, message_id, in_reply_to, refs, sent_date, "
-      "header_size) VALUES(?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO blobs(id, hash, size, refcount, envelope, bodystructure, body, subject, base_subject, from_, to_, "
+      "cc, bcc, sort_from, sort_to, sort_cc, display_from, display_to, message_id, in_reply_to, refs, sent_date, "
+      "header_size) VALUES(1 + max(coalesce((SELECT max(id) FROM blobs), 0), "
+      "coalesce((SELECT value FROM settings WHERE key = 'blob_id_floor'), 0)), "
+      "?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, hash).bind(2, static_cast<std::int64_t>(size));
   int i = 3;
   for (const std::string* v : {&m.envelope, &m.bodystructure, &m.body, &m.subject, &m.base_subject, &m.from, &m.to,
@@ -604,21 +635,32 @@ fts_texts texts_of(const std::string& hash, mime::parsed& p) {
   return fts_texts{hash, m.subject, m.from, m.to, m.cc, m.bcc, std::move(p.body_text)};
 }
 
+// Binds the folded texts to parameters 2..7 (1 is the rowid).
+void bind_fts_texts(db::statement& s, std::int64_t id, const fts_texts& t) {
+  s.bind(1, id).bind(2, text::fold_for_index(t.subject)).bind(3, text::fold_for_index(t.from));
+  s.bind(4, text::fold_for_index(t.to)).bind(5, text::fold_for_index(t.cc)).bind(6, text::fold_for_index(t.bcc));
+  s.bind(7, text::fold_for_index(t.body));
+}
+
+// A blob is indexed exactly when it has no fts_pending row: the index row
+// and the pending row change in one transaction.
 void insert_fts_row(db::connection& c, std::int64_t id, const fts_texts& t) {
-  // The index row and the pending row change in one transaction, so there
-  // is no index row yet; were there one, the INSERT would fail every round
-  // and stop the index for good.
-  auto& d = c.cached("DELETE FROM fts WHERE rowid = ?");
-  d.bind(1, id);
-  d.run();
   auto& f = c.cached("INSERT INTO fts(rowid, subject, from_, to_, cc, bcc, body) VALUES(?, ?, ?, ?, ?, ?, ?)");
-  f.bind(1, id).bind(2, text::fold_for_index(t.subject)).bind(3, text::fold_for_index(t.from));
-  f.bind(4, text::fold_for_index(t.to)).bind(5, text::fold_for_index(t.cc)).bind(6, text::fold_for_index(t.bcc));
-  f.bind(7, text::fold_for_index(t.body));
+  bind_fts_texts(f, id, t);
   f.run();
   auto& q = c.cached("DELETE FROM fts_pending WHERE blob_id = ?");
   q.bind(1, id);
   q.run();
+}
+
+// Removes an indexed blob's entries. A contentless table takes the texts
+// the row was made from: other texts would leave entries behind (harmless,
+// since ids are never reused, but never reclaimed).
+void delete_fts_row(db::connection& c, std::int64_t id, const fts_texts& t) {
+  auto& f = c.cached(
+      "INSERT INTO fts(fts, rowid, subject, from_, to_, cc, bcc, body) VALUES('delete', ?, ?, ?, ?, ?, ?, ?)");
+  bind_fts_texts(f, id, t);
+  f.run();
 }
 
 flags read_flags(const db::statement& s, int sys_col, int kw_col) {
@@ -1986,41 +2028,96 @@ class sqlite_store final : public store {
 result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
   gc_report rep;
   std::int64_t cutoff = now() - grace.count();
-  // 1. Blob rows nobody references: delete row, FTS row and file together,
-  //    on the writer thread so no delivery can reference them meanwhile.
-  error_code ec = writer_->run([&](db::connection& c, std::vector<change_event>&) -> error_code {
-    auto s = c.prepare("SELECT id, hash, size FROM blobs WHERE refcount <= 0");
-    std::vector<std::tuple<std::int64_t, std::string, std::int64_t>> rows;
+  // 1. Blob rows nobody references: row, content, index entries and file go
+  //    together, on the writer thread so no delivery can reference them
+  //    meanwhile. A blob's index entries are deleted with the texts they
+  //    were made from, parsed again from the message before it goes; that
+  //    parsing happens before each chunk's writer job, so deliveries do not
+  //    wait for it.
+  struct candidate {
+    std::int64_t id = 0;
+    std::string hash;
+    std::int64_t size = 0;
+    bool pending = false;  // not indexed yet when listed
+    std::optional<fts_texts> texts;
+  };
+  auto listed = read([&](db::connection& c) -> result<std::vector<candidate>> {
+    auto s = c.prepare("SELECT b.id, b.hash, b.size, EXISTS(SELECT 1 FROM fts_pending p WHERE p.blob_id = b.id) "
+                       "FROM blobs b WHERE b.refcount <= 0 ORDER BY b.id");
+    std::vector<candidate> out;
     while (s.step()) {
-      rows.emplace_back(s.i64(0), s.text(1), s.i64(2));
+      out.push_back(candidate{s.i64(0), s.text(1), s.i64(2), s.i64(3) != 0, std::nullopt});
     }
-    auto del = c.prepare("DELETE FROM blobs WHERE id = ?");
-    auto del_fts = c.prepare("DELETE FROM fts WHERE rowid = ?");
-    auto del_pending = c.prepare("DELETE FROM fts_pending WHERE blob_id = ?");
-    auto del_content = c.prepare("DELETE FROM blob_content WHERE blob_id = ?");
-    for (const auto& [id, hash, size] : rows) {
-      if (!blobs_.remove_unless_pinned(hash)) {
-        continue;
-      }
-      del.bind(1, id);
-      del.run();
-      del_fts.bind(1, id);
-      del_fts.run();
-      del_pending.bind(1, id);
-      del_pending.run();
-      if (auto it = fts_cache_.find(id); it != fts_cache_.end()) {
-        fts_cache_bytes_ -= it->second.bytes();
-        fts_cache_.erase(it);
-      }
-      del_content.bind(1, id);
-      del_content.run();
-      ++rep.blobs_removed;
-      rep.bytes_freed += static_cast<std::uint64_t>(size);
-    }
-    return {};
+    return out;
   });
-  if (ec) {
-    return ec;
+  if (!listed) {
+    return listed.error();
+  }
+  constexpr std::size_t chunk = 64;  // blobs per writer job: bounds the texts held and the writer's pause
+  error_code ec;
+  for (std::size_t at = 0; at < listed->size(); at += chunk) {
+    std::span<candidate> part(listed->data() + at, std::min(chunk, listed->size() - at));
+    for (auto& k : part) {
+      if (!k.pending) {
+        k.texts = reread_texts(k.hash);
+      }
+    }
+    ec = writer_->run([&](db::connection& c, std::vector<change_event>&) -> error_code {
+      auto& row = c.cached("SELECT hash, refcount, EXISTS(SELECT 1 FROM fts_pending p WHERE p.blob_id = blobs.id) "
+                           "FROM blobs WHERE id = ?");
+      auto& del = c.cached("DELETE FROM blobs WHERE id = ?");
+      auto& del_pending = c.cached("DELETE FROM fts_pending WHERE blob_id = ?");
+      auto& del_content = c.cached("DELETE FROM blob_content WHERE blob_id = ?");
+      std::int64_t highest = 0;
+      for (auto& k : part) {
+        bool indexed = false;
+        {
+          db::reset_guard g(row);
+          row.bind(1, k.id);
+          if (!row.step() || row.text(0) != k.hash || row.i64(1) > 0) {
+            continue;  // referenced again since it was listed
+          }
+          indexed = row.i64(2) == 0;
+        }
+        if (indexed && !k.texts) {
+          k.texts = reread_texts(k.hash);  // indexed since it was listed
+        }
+        if (!blobs_.remove_unless_pinned(k.hash)) {
+          continue;
+        }
+        if (indexed) {
+          if (k.texts) {
+            delete_fts_row(c, k.id, *k.texts);
+          } else {
+            ++rep.index_entries_left;  // the message could not be read
+          }
+        }
+        for (auto* d : {&del, &del_pending, &del_content}) {
+          d->bind(1, k.id);
+          d->run();
+        }
+        if (auto it = fts_cache_.find(k.id); it != fts_cache_.end()) {
+          fts_cache_bytes_ -= it->second.bytes();
+          fts_cache_.erase(it);
+        }
+        highest = std::max(highest, k.id);
+        ++rep.blobs_removed;
+        rep.bytes_freed += static_cast<std::uint64_t>(k.size);
+      }
+      if (highest > 0) {
+        auto& f = c.cached("INSERT INTO settings(key, value) VALUES('blob_id_floor', ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)");
+        f.bind(1, highest);
+        f.run();
+      }
+      return {};
+    });
+    if (ec) {
+      return ec;
+    }
+    for (auto& k : part) {
+      k.texts.reset();
+    }
   }
   // 2. Files without a row: written by a spool whose delivery never
   //    committed (crash, 4xx). Only old ones: a young one may be about to be
@@ -2075,8 +2172,12 @@ result<fsck_report> sqlite_store::fsck(bool repair, std::chrono::seconds grace) 
     } catch (const db::sql_error& e) {
       rep.problems.push_back(std::string("fts index: ") + e.what());
       if (repair) {
-        c.exec("INSERT INTO fts(fts) VALUES('rebuild')");
-        rep.repaired.push_back("fts index rebuilt");
+        // A contentless index cannot rebuild itself: it is emptied, and every
+        // message indexed again in the background from the stored messages.
+        c.exec("INSERT INTO fts(fts) VALUES('delete-all')");
+        c.exec("INSERT OR IGNORE INTO fts_pending(blob_id) SELECT id FROM blobs");
+        writer_->request_idle();
+        rep.repaired.push_back("fts index emptied; every message is being indexed again");
       }
     }
     auto check = [&](const char* what, const char* find_sql, const char* fix_sql) {

@@ -517,6 +517,10 @@ int do_gc(const context& ctx, const std::vector<std::string>& args) {
     }
     std::cout << "removed " << r->blobs_removed << " blobs (" << r->bytes_freed << " bytes), " << r->temp_removed
               << " temporary files\n";
+    if (r->index_entries_left > 0) {
+      std::cout << r->index_entries_left << " removed messages could not be read again: their search index entries "
+                << "stay (they match no other message)\n";
+    }
     return 0;
   });
 }

@@ -218,6 +218,9 @@ struct gc_report {
   std::uint64_t blobs_removed = 0;
   std::uint64_t temp_removed = 0;
   std::uint64_t bytes_freed = 0;
+  // Removed blobs whose full-text entries stayed behind because the message
+  // could not be read again (they never match: ids are not reused).
+  std::uint64_t index_entries_left = 0;
 };
 
 // Keeps a change-feed subscription alive; unsubscribes on destruction.
