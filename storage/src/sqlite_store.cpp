@@ -820,7 +820,7 @@ class sqlite_store final : public store {
     readers_ = std::make_unique<reader_pool>(db_path_, o.fsync);
     auto w = watchers_;
     writer_ = std::make_unique<writer>(std::move(c), db_path_, o.fsync, [w](const std::vector<change_event>& e) { w->publish(e); });
-    writer_->set_idle_task([this](db::connection& conn, bool busy) { return index_round(conn, busy); });
+    writer_->set_idle_task([this](db::connection& conn, writer::load l) { return index_round(conn, l); });
     if (fts_pending_exists()) {
       writer_->request_idle();  // left by the last run
     }
@@ -1757,7 +1757,14 @@ class sqlite_store final : public store {
 
   static constexpr std::size_t fts_cache_max = 64u << 20;  // octets of text; beyond, re-read from the blob
   static constexpr std::size_t fts_round = 128;             // blobs per background transaction
-  static constexpr std::int64_t fts_backlog = 64;            // indexed even while jobs wait
+  // While jobs keep coming, the writer indexes once this many blobs, or this
+  // much text, wait. Small messages are batched: their index commit (an
+  // fsync) costs more than their text. A large message's tokenizing costs
+  // more than its commit, and it is indexed at once, between two deliveries.
+  // With jobs already queued, the index waits for a larger backlog.
+  static constexpr std::int64_t fts_backlog = 16;
+  static constexpr std::size_t fts_backlog_text = 64u << 10;
+  static constexpr std::int64_t fts_backlog_waiting = 64;
 
   void keep_for_index(std::int64_t id, fts_texts t) {
     auto old = fts_cache_.find(id);
@@ -1849,13 +1856,15 @@ class sqlite_store final : public store {
   }
 
   // The writer's idle task: one background transaction.
-  bool index_round(db::connection& c, bool busy) {
-    if (busy) {
+  bool index_round(db::connection& c, writer::load l) {
+    const bool text_enough = l == writer::load::between && fts_cache_bytes_ >= fts_backlog_text;
+    if (l != writer::load::quiet && !text_enough) {
+      const auto wanted = l == writer::load::waiting ? fts_backlog_waiting : fts_backlog;
       auto& n = c.cached("SELECT count(*) FROM (SELECT 1 FROM fts_pending LIMIT ?)");
       db::reset_guard g(n);
-      n.bind(1, fts_backlog);
-      if (!n.step() || n.i64(0) < fts_backlog) {
-        return true;  // later, when no job waits
+      n.bind(1, wanted);
+      if (!n.step() || n.i64(0) < wanted) {
+        return true;  // later: after a quiet moment, or once the backlog has grown
       }
     }
     c.exec("BEGIN IMMEDIATE");

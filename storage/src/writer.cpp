@@ -120,7 +120,7 @@ void writer::request_idle() {
   cv_.notify_one();
 }
 
-void writer::run_idle(bool busy) {
+void writer::run_idle(load l) {
   idle_fn fn;
   {
     std::lock_guard lk(mutex_);
@@ -132,7 +132,7 @@ void writer::run_idle(bool busy) {
   }
   bool more = false;
   try {
-    more = fn(*conn_, busy);
+    more = fn(*conn_, l);
   } catch (const std::exception&) {
     // The task's transaction failed (disk full, I/O error): it is rolled
     // back below and retried at the next request, not in a loop.
@@ -162,13 +162,19 @@ void writer::loop() {
     {
       std::unique_lock lk(mutex_);
       cv_.wait(lk, [&] { return stop_ || !queue_.empty() || (idle_wanted_ && idle_); });
+      if (queue_.empty() && !stop_) {
+        // Only the background task wants the thread. Jobs that follow one
+        // another closely (one SMTP connection's deliveries) go first: its
+        // commit and fsync would be in their way.
+        cv_.wait_for(lk, idle_quiet, [&] { return stop_ || !queue_.empty(); });
+      }
       if (queue_.empty() && stop_) {
         return;
       }
       batch.swap(queue_);
     }
     if (batch.empty()) {
-      run_idle(false);
+      run_idle(load::quiet);
       continue;
     }
     boost::system::error_code batch_ec;
@@ -225,12 +231,12 @@ void writer::loop() {
     for (auto* p : batch) {
       p->done.set_value();
     }
-    bool busy;
+    bool waiting;
     {
       std::lock_guard lk(mutex_);
-      busy = !queue_.empty();
+      waiting = !queue_.empty();
     }
-    run_idle(busy);
+    run_idle(waiting ? load::waiting : load::between);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "db/sqlite.hpp"
 #include "homthu/storage/store.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -48,11 +49,14 @@ class writer {
   boost::system::error_code run(job fn);
 
   // Background work done between group commits (the full-text index). Once
-  // requested, `fn(conn, busy)` runs on the writer thread after a batch, or
-  // when there is no batch; it opens and commits its own transaction and
-  // returns whether work remains. `busy` says jobs are waiting: the task
-  // should then do nothing unless its backlog has grown.
-  using idle_fn = std::function<bool(db::connection&, bool busy)>;
+  // requested, `fn(conn, load)` runs on the writer thread after each batch
+  // (`waiting`: jobs are queued already; `between`: none yet, but jobs keep
+  // coming) and once no job has come for `idle_quiet` (`quiet`). The task
+  // should do less the busier the writer is, nothing unless its backlog has
+  // grown. It opens and commits its own transaction and returns whether
+  // work remains.
+  enum class load { quiet, between, waiting };
+  using idle_fn = std::function<bool(db::connection&, load)>;
   void set_idle_task(idle_fn fn);  // before the first request_idle()
   void request_idle();             // any thread, the writer's included
 
@@ -62,6 +66,8 @@ class writer {
     std::uint64_t checkpoints = 0;  // by the checkpoint thread
   };
 
+  // One SMTP connection's deliveries come about 2 ms apart.
+  static constexpr std::chrono::milliseconds idle_quiet{5};
   static constexpr int wal_soft_limit = 1000;    // pages: wake the checkpoint thread (SQLite's default)
   static constexpr int wal_hard_limit = 4000;    // pages (16 MiB): the writer checkpoints itself
   stats get_stats() const;
@@ -70,7 +76,7 @@ class writer {
   struct pending;
   void loop();
   void checkpoint_loop();
-  void run_idle(bool busy);
+  void run_idle(load l);
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
 
   std::unique_ptr<db::connection> conn_;

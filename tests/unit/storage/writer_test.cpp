@@ -5,7 +5,9 @@
 #include "test_util.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 namespace homthu::storage::testing {
@@ -95,6 +97,41 @@ TEST_F(writer_test, a_failing_job_rolls_back_alone_and_the_writer_goes_on) {
   auto s = r.prepare("SELECT group_concat(v, ',') FROM t");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), "a,b");
+}
+
+// The background task (the full-text index) is offered the thread after
+// each batch as "between" (or "waiting" when jobs are queued), and as
+// "quiet" only once no job has come for a moment.
+TEST_F(writer_test, the_background_task_waits_for_a_quiet_moment) {
+  auto& w = open("CREATE TABLE t(id INTEGER PRIMARY KEY)");
+  std::mutex m;
+  std::vector<writer::load> calls;  // the load given to each call
+  w.set_idle_task([&](db::connection&, writer::load l) {
+    std::lock_guard lk(m);
+    calls.push_back(l);
+    return l != writer::load::quiet;  // a busy call leaves its work for the quiet moment
+  });
+  auto job = [](db::connection& conn, std::vector<change_event>&) -> boost::system::error_code {
+    conn.exec("INSERT INTO t DEFAULT VALUES");
+    return {};
+  };
+  w.request_idle();
+  ASSERT_FALSE(w.run(job));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lk(m);
+      if (!calls.empty() && calls.back() == writer::load::quiet) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(50ms);  // time to be called again, were it to be
+  std::lock_guard lk(m);
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls.front(), writer::load::between) << "the first offer follows the batch";
+  EXPECT_EQ(calls.back(), writer::load::quiet) << "the task never got a quiet moment";
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), writer::load::quiet), 1) << "it ran again with nothing requested";
 }
 
 }  // namespace
