@@ -1767,11 +1767,7 @@ class sqlite_store final : public store {
   static constexpr std::int64_t fts_backlog_waiting = 64;
 
   void keep_for_index(std::int64_t id, fts_texts t) {
-    auto old = fts_cache_.find(id);
-    if (old != fts_cache_.end()) {  // left by a rolled-back job that had the same rowid
-      fts_cache_bytes_ -= old->second.bytes();
-      fts_cache_.erase(old);
-    }
+    take_cached(id, t.hash);  // left by a rolled-back job that had the same rowid
     if (fts_cache_bytes_ + t.bytes() <= fts_cache_max) {
       fts_cache_bytes_ += t.bytes();
       fts_cache_.emplace(id, std::move(t));
@@ -2105,10 +2101,7 @@ result<gc_report> sqlite_store::collect_garbage(std::chrono::seconds grace) {
           d->bind(1, k.id);
           d->run();
         }
-        if (auto it = fts_cache_.find(k.id); it != fts_cache_.end()) {
-          fts_cache_bytes_ -= it->second.bytes();
-          fts_cache_.erase(it);
-        }
+        take_cached(k.id, k.hash);
         highest = std::max(highest, k.id);
         ++rep.blobs_removed;
         rep.bytes_freed += static_cast<std::uint64_t>(k.size);

@@ -4,6 +4,7 @@ the store named by the config file, as an operator would on a stopped or
 running server."""
 
 import os
+import sqlite3
 import subprocess
 import tempfile
 import unittest
@@ -96,6 +97,29 @@ class StorageCtl(unittest.TestCase):
         self.assertEqual(files, [])
         self.assertEqual(self.ctl("purge", "an").returncode, 1)
         self.assertIn("fsck: clean", self.ctl("fsck").stdout)
+
+    def test_gc_says_when_search_entries_stay(self):
+        src = os.path.join(self.root, "in.mbox")
+        with open(src, "w") as f:
+            f.write(MBOX)
+        self.assertEqual(self.ctl("import-mail", "an", src).returncode, 0)
+        r = self.ctl("gc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("removed 0 blobs", r.stdout)
+        self.assertNotIn("could not be read", r.stdout)
+        # Both messages indexed, then removed, and their content lost before
+        # garbage collection could read it again.
+        db = sqlite3.connect(os.path.join(self.root, "data", "mail", "mail.db"))
+        with db:
+            db.execute("DELETE FROM fts_pending")
+            db.execute("DELETE FROM blob_content")
+            db.execute("DELETE FROM messages")
+            db.execute("UPDATE blobs SET refcount = 0")
+        db.close()
+        r = self.ctl("gc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("removed 2 blobs", r.stdout)
+        self.assertIn("2 removed messages could not be read again", r.stdout)
 
     def test_usage_errors(self):
         self.assertEqual(self.ctl("export", "an").returncode, 2)
