@@ -846,7 +846,7 @@ class sqlite_store final : public store {
   result<std::unique_ptr<spool>> begin_spool() override { return blobs_.begin_spool(); }
 
   std::vector<delivery_outcome> deliver(const std::string& blob, std::span<const delivery_target> targets,
-                                        std::int64_t internal_date) override {
+                                        std::int64_t internal_date, parsed_ahead* ahead) override {
     std::vector<delivery_outcome> out(targets.size());
     auto fail_all = [&](error_code ec) {
       for (auto& o : out) {
@@ -858,7 +858,7 @@ class sqlite_store final : public store {
       return fail_all(err(error::not_found));
     }
     pin_guard pin(blobs_, blob);
-    auto prep = prepare_blob(blob);
+    auto prep = prepare_blob(blob, ahead);
     if (!prep) {
       return fail_all(prep.error());
     }
@@ -1683,8 +1683,10 @@ class sqlite_store final : public store {
   }
 
   // Parses the message once, outside the write transaction, unless some
-  // earlier delivery of the same blob already did.
-  result<prepared_blob> prepare_blob(const std::string& blob) {
+  // earlier delivery of the same blob already did, or the caller did it
+  // ahead (used only when the sizes agree; the prefix it did not parse adds
+  // to the header, and to nothing else: see parse_ahead()).
+  result<prepared_blob> prepare_blob(const std::string& blob, parsed_ahead* ahead = nullptr) {
     struct known {
       std::uint64_t size;
       bool inline_content;
@@ -1712,6 +1714,13 @@ class sqlite_store final : public store {
       return reader.error();
     }
     p.size = (*reader)->size();
+    if (ahead && ahead->parsed && ahead->prefix + ahead->parsed->size == p.size) {
+      p.parsed = std::move(ahead->parsed->value);
+      ahead->parsed.reset();
+      auto& hs = p.parsed->meta.header_size;
+      hs = static_cast<std::uint32_t>(std::min<std::uint64_t>(hs + ahead->prefix, 0xFFFFFFFFu));
+      return p;
+    }
     try {
       p.parsed = mime::parse(**reader);
     } catch (const std::bad_alloc&) {

@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <set>
 
 namespace homthu::smtp::detail {
@@ -271,6 +273,68 @@ header_facts scan_headers(std::string_view head) {
 
 message_sink::message_sink(session& s) : s_(s), filter_(s.st.hostname) {}
 
+// Whoever comes first runs the parse: a pool thread, or the delivery job
+// that needs it, so that no job waits for a thread the pool has not given.
+class message_sink::parse_job {
+ public:
+  explicit parse_job(std::shared_ptr<const std::string> content) : content_(std::move(content)) {}
+
+  // On a pool thread; nothing to do once the delivery job has taken it.
+  void run() {
+    {
+      std::lock_guard lock(m_);
+      if (state_ != state::waiting) {
+        return;
+      }
+      state_ = state::running;
+    }
+    auto parsed = parse();
+    {
+      std::lock_guard lock(m_);
+      parsed_ = std::move(parsed);
+      state_ = state::done;
+    }
+    done_.notify_all();
+  }
+
+  // The message was refused: a thread that has not started need not.
+  void cancel() {
+    std::lock_guard lock(m_);
+    if (state_ == state::waiting) {
+      state_ = state::done;
+    }
+  }
+
+  // The parse, made now if no thread has started it; null if it failed
+  // (deliver() then parses the blob itself).
+  storage::parsed_message_ptr take() {
+    std::unique_lock lock(m_);
+    if (state_ == state::waiting) {
+      state_ = state::done;
+      lock.unlock();
+      return parse();
+    }
+    done_.wait(lock, [this] { return state_ == state::done; });
+    return std::move(parsed_);
+  }
+
+ private:
+  storage::parsed_message_ptr parse() {
+    try {
+      return storage::parse_ahead(*content_);
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+  }
+
+  enum class state { waiting, running, done };
+  std::mutex m_;
+  std::condition_variable done_;
+  state state_ = state::waiting;
+  std::shared_ptr<const std::string> content_;
+  storage::parsed_message_ptr parsed_;
+};
+
 // An unlinked file: nothing is left behind whatever happens to the session.
 struct message_sink::overflow_file {
   int fd = -1;
@@ -434,7 +498,9 @@ asio::awaitable<proto::result<std::unique_ptr<message_sink>>> message_sink::open
   } else {
     auth_results += " none\r\n";
   }
-  co_await sink->release(auth_results);
+  auto* released = sink.get();
+  auto write = [released, &auth_results] { return released->write_released(auth_results, {}); };
+  sink->write_error_ = co_await st.svc.workers.run(write);
   if (sink->write_error_) {
     co_return storage_reply(sink->write_error_);
   }
@@ -493,33 +559,28 @@ asio::awaitable<void> message_sink::spill() {
   held_.clear();
 }
 
-asio::awaitable<void> message_sink::release(const std::string& auth_results) {
-  holding_ = false;
+boost::system::error_code message_sink::write_released(const std::string& auth_results,
+                                                       const std::string& held) const {
+  // The trace fields, then what was held: spilled to a file (overflow_), or
+  // in memory (`held`; empty once spilled).
   auto* sp = spool_.get();
   auto* qb = qbody_.get();
-  const auto* of = overflow_.get();
-  const auto local = local_trace_ + auth_results;
-  const auto queued = queue_trace_ + auth_results;
-  // The trace fields, then what was held: spilled to a file (of), or in
-  // memory (held_; empty once spilled). One trip to the worker pool.
-  const auto& held = held_;
-  auto write_trace = [sp, qb, of, &local, &queued, &held]() -> boost::system::error_code {
-    if (auto ec = write_both(sp, nullptr, local)) {
-      return ec;
-    }
-    if (auto ec = write_both(nullptr, qb, queued)) {
-      return ec;
-    }
-    if (of) {
-      if (auto ec = of->copy_to(sp, qb)) {
-        return ec;
-      }
-    }
-    return held.empty() ? boost::system::error_code() : write_both(sp, qb, held);
-  };
-  if (!write_error_) {
-    write_error_ = co_await s_.st.svc.workers.run(write_trace);
+  if (auto ec = write_both(sp, nullptr, local_trace_ + auth_results)) {
+    return ec;
   }
+  if (auto ec = write_both(nullptr, qb, queue_trace_ + auth_results)) {
+    return ec;
+  }
+  if (overflow_) {
+    if (auto ec = overflow_->copy_to(sp, qb)) {
+      return ec;
+    }
+  }
+  return held.empty() ? boost::system::error_code() : write_both(sp, qb, held);
+}
+
+void message_sink::end_holding() {
+  holding_ = false;
   overflow_.reset();
   held_.clear();
   held_.shrink_to_fit();
@@ -610,6 +671,7 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
   if (facts.received >= max_hops) {
     co_return proto::make_reply(554, "5.4.6", "Too many hops (mail loop?)");
   }
+  std::uint64_t trace_size = 0;  // what the store holds before the content parse_ saw
   if (holding_) {
     // RFC 8601 iprev, RFC 7208 / 6376 / 7489 checks: DNS, on the worker
     // pool, in one job (each hop to the pool and back costs two thread
@@ -631,14 +693,30 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
       auth::spf_result spf;
       auth::dkim_verdict dkim;
       auth::dmarc_result dmarc;
+      bool reject = false;               // DMARC p=reject, enforced
+      std::string auth_results;
+      boost::system::error_code write_error;
     };
     auto* pass = dkim_pass_.get();  // set when the content overflowed to a file
-    const auto& held = held_;
+    // Content held in memory is parsed for the store on another pool thread
+    // while the checks run and the content goes to the spool; the delivery
+    // job takes the parse (or makes it, if no thread has started it yet).
+    const auto content = std::make_shared<const std::string>(std::move(held_));
+    held_.clear();
+    if (!overflow_ && spool_) {
+      parse_ = std::make_shared<parse_job>(content);
+      asio::post(st.svc.workers.executor(), [job = parse_] { job->run(); });
+    }
+    const auto& held = *content;
     const auto& ip = s_.info.peer_ip;
     const auto& helo = s_.helo;
     const auto sender = s_.tx.mail.sender.str();
     const auto known_iprev = s_.iprev;
-    auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains, &known_iprev]() {
+    const auto enforce = st.svc.cfg.smtp.enforce_dmarc;
+    const auto* sink = this;
+    // The checks, then the trace fields with their results and the content
+    // into the spool and the queue body, in the same job.
+    auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains, &known_iprev, enforce, sink]() {
       verdicts v;
       v.iprev = known_iprev ? *known_iprev : auth::check_iprev(*st.dns, ip);
       v.spf = auth::check_spf(*st.dns, ip, helo, sender);
@@ -654,23 +732,29 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
           first = false;
         }
       }
+      // RFC 7489 §6.6.4 / §10.3: reject during the SMTP transaction.
+      v.reject = enforce && v.dmarc.result == "fail" && v.dmarc.policy == "reject" && v.dmarc.sampled;
+      if (!v.reject) {
+        v.auth_results = auth::authentication_results(st.hostname, v.spf, v.dkim, v.dmarc, &v.iprev);
+        v.write_error = sink->write_released(v.auth_results, held);
+      }
       return v;
     };
     const auto v = co_await st.svc.workers.run(check_all);
+    end_holding();
     if (!s_.iprev) {
       s_.iprev = v.iprev;  // the connection's next messages reuse it
     }
-    const auto& spf_res = v.spf;
-    const auto& dkim_res = v.dkim;
-    const auto& dmarc_res = v.dmarc;
-    s_.log.info("smtp.auth_results", {{"iprev", v.iprev.result}, {"spf", spf_res.result}, {"dkim", dkim_res.signatures.empty() ? std::string("none") : dkim_res.signatures.front().result},
-                                      {"dmarc", dmarc_res.result}, {"from_domain", dmarc_res.from_domain}});
-    if (st.svc.cfg.smtp.enforce_dmarc && dmarc_res.result == "fail" && dmarc_res.policy == "reject" &&
-        dmarc_res.sampled) {
-      // RFC 7489 §6.6.4 / §10.3: reject during the SMTP transaction.
-      co_return proto::make_reply(550, "5.7.1", "Rejected by the DMARC policy of " + dmarc_res.from_domain);
+    s_.log.info("smtp.auth_results", {{"iprev", v.iprev.result}, {"spf", v.spf.result}, {"dkim", v.dkim.signatures.empty() ? std::string("none") : v.dkim.signatures.front().result},
+                                      {"dmarc", v.dmarc.result}, {"from_domain", v.dmarc.from_domain}});
+    if (v.reject) {
+      if (parse_) {
+        parse_->cancel();
+      }
+      co_return proto::make_reply(550, "5.7.1", "Rejected by the DMARC policy of " + v.dmarc.from_domain);
     }
-    co_await release(auth::authentication_results(st.hostname, spf_res, dkim_res, dmarc_res, &v.iprev));
+    write_error_ = v.write_error;
+    trace_size = local_trace_.size() + v.auth_results.size();
   }
   co_await flush_pending();
   if (write_error_) {
@@ -697,14 +781,20 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
       boost::system::error_code ec;
       std::vector<storage::delivery_outcome> outcomes;
     };
-    auto res = co_await st.svc.workers.run([sp, &store, &targets, now]() {
+    auto* job = parse_.get();
+    auto res = co_await st.svc.workers.run([sp, &store, &targets, now, job, trace_size]() {
       local_result r;
       auto blob = sp->finish();
       if (!blob) {
         r.ec = blob.error();
         return r;
       }
-      r.outcomes = store.deliver(*blob, targets, now);
+      storage::parsed_ahead ahead;
+      if (job) {
+        ahead.parsed = job->take();
+        ahead.prefix = trace_size;
+      }
+      r.outcomes = store.deliver(*blob, targets, now, &ahead);
       return r;
     });
     if (res.ec) {

@@ -53,8 +53,11 @@ class message_sink {
                     const std::vector<boost::system::error_code>& failed_ec, std::int64_t queue_id,
                     const proto::reply& reply);
   asio::awaitable<void> flush_pending();
-  // Writes the trace fields (with `auth_results`) and the held content.
-  asio::awaitable<void> release(const std::string& auth_results);
+  // Writes the trace fields (with `auth_results`) and the held content to
+  // the spool and the queue body. Blocking: on the worker pool.
+  boost::system::error_code write_released(const std::string& auth_results, const std::string& held) const;
+  // Drops what was held once it has been written (or refused).
+  void end_holding();
   session& s_;
   std::unique_ptr<storage::spool> spool_;
   std::unique_ptr<storage::queue_writer> qbody_;
@@ -66,12 +69,16 @@ class message_sink {
   // Inbound mail on port 25 is held until its end so that the SPF/DKIM/DMARC
   // results can go in front of it: in memory up to hold_limit, then in an
   // unlinked file next to the queue while DKIM is computed as it streams;
-  // release() copies it behind the trace fields.
+  // write_released() copies it behind the trace fields.
   bool holding_ = false;
   std::string held_;
   struct overflow_file;
   std::unique_ptr<overflow_file> overflow_;
   std::unique_ptr<auth::dkim_verifier::pass> dkim_pass_;
+  // The parse of held content, started on the worker pool when the checks
+  // start, and taken by the delivery job (storage::parse_ahead).
+  class parse_job;
+  std::shared_ptr<parse_job> parse_;
   std::string local_trace_;       // Return-Path + Received for local copies
   std::string queue_trace_;       // Received for the queue copy
   auth::results_filter filter_;

@@ -21,6 +21,7 @@
 
 #include <gmime/gmime.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -784,3 +785,44 @@ parsed parse(blob_reader& in) {
 }
 
 }  // namespace homthu::storage::mime
+
+namespace homthu::storage {
+
+namespace {
+
+class view_reader final : public blob_reader {
+ public:
+  explicit view_reader(std::string_view s) : s_(s) {}
+  std::uint64_t size() const override { return s_.size(); }
+  result<std::size_t> read(std::span<char> buf) override {
+    const auto n = std::min(buf.size(), s_.size() - pos_);
+    std::copy_n(s_.data() + pos_, n, buf.data());
+    pos_ += n;
+    return n;
+  }
+  result<void> seek(std::uint64_t offset) override {
+    pos_ = static_cast<std::size_t>(std::min<std::uint64_t>(offset, s_.size()));
+    return {};
+  }
+
+ private:
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+void parsed_message_delete::operator()(parsed_message* p) const { delete p; }
+
+// The parser reads no field of a prefix of whole header fields it does not
+// want, and counts positions only relative to where a part's header or
+// body starts, except the top header's size (parse_test checks this).
+parsed_message_ptr parse_ahead(std::string_view content) {
+  view_reader r(content);
+  parsed_message_ptr p(new parsed_message);
+  p->value = mime::parse(r);
+  p->size = content.size();
+  return p;
+}
+
+}  // namespace homthu::storage

@@ -25,3 +25,14 @@ struct parsed {
 parsed parse(blob_reader& in);
 
 }  // namespace homthu::storage::mime
+
+namespace homthu::storage {
+
+// What parse_ahead() gives (store.hpp).
+class parsed_message {
+ public:
+  mime::parsed value;
+  std::uint64_t size = 0;  // octets of the content parsed
+};
+
+}  // namespace homthu::storage

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -154,6 +155,9 @@ class fake_store final : public storage::store {
     std::string account;
     std::string mailbox;
     std::string content;
+    // The prefix of content a parse made ahead did not see; none when the
+    // delivery came without one.
+    std::optional<std::uint64_t> ahead_prefix;
   };
 
   class mem_spool final : public storage::spool {
@@ -189,7 +193,7 @@ class fake_store final : public storage::store {
 
   std::vector<storage::delivery_outcome> deliver(const std::string& blob,
                                                  std::span<const storage::delivery_target> targets,
-                                                 std::int64_t) override {
+                                                 std::int64_t, storage::parsed_ahead* ahead) override {
     std::lock_guard lock(mu_);
     std::vector<storage::delivery_outcome> out;
     const auto& content = blobs_.at(blob);
@@ -200,7 +204,8 @@ class fake_store final : public storage::store {
       } else if (t.quota_bytes != 0 && usage_bytes(t.account) + content.size() > t.quota_bytes) {
         o.ec = storage::error::over_quota;
       } else {
-        messages_.push_back({t.account, t.mailbox, content});
+        messages_.push_back({t.account, t.mailbox, content,
+                             ahead && ahead->parsed ? std::optional(ahead->prefix) : std::nullopt});
         o.uid = static_cast<std::uint32_t>(messages_.size());
       }
       out.push_back(o);

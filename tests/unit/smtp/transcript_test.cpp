@@ -260,6 +260,24 @@ TEST_P(transcript, plays) {
         const auto text = unescape(trim(l.substr(l.find(parts.at(1)) + parts.at(1).size())));
         const bool has = msgs.back().content.find(text) != std::string::npos;
         EXPECT_EQ(has, cmd == "contains") << where << "\n  message:\n" << msgs.back().content;
+      } else if (cmd == "parsed-ahead") {
+        // The store was given a parse of the content made ahead, and told
+        // where in the stored message that content starts: just after our
+        // trace fields, at `text`. "none": no parse came with it.
+        auto msgs = h.store.messages_for(parts.at(1));
+        ASSERT_FALSE(msgs.empty()) << where;
+        const auto& m = msgs.back();
+        if (parts.at(2) == "none") {
+          EXPECT_FALSE(m.ahead_prefix.has_value()) << where;
+          continue;
+        }
+        ASSERT_TRUE(m.ahead_prefix.has_value()) << where;
+        const auto text = unescape(trim(l.substr(l.find(parts.at(1)) + parts.at(1).size())));
+        ASSERT_LE(*m.ahead_prefix, m.content.size()) << where;
+        EXPECT_EQ(m.content.substr(*m.ahead_prefix, text.size()), text) << where << "\n  message:\n" << m.content;
+        EXPECT_EQ(m.content.rfind("Authentication-Results: mail.thainguyen.gov.vn;", *m.ahead_prefix),
+                  m.content.find("Authentication-Results: mail.thainguyen.gov.vn;"))
+            << where << ": the content parsed ahead holds our trace field";
       } else if (cmd == "directory") {
         h.dir.set_unavailable(parts.at(1) == "down");
       } else if (cmd == "store") {

@@ -280,8 +280,8 @@ TEST(parse, hundred_thousand_header_lines) {
   EXPECT_EQ(p.meta.header_size, m.size() - 6);
 }
 
-TEST(parse, hostile_bytes_never_crash) {
-  std::vector<std::string> inputs = {
+std::vector<std::string> hostile_inputs() {
+  return {
       "",
       "\r\n",
       "no header separator at all",
@@ -298,6 +298,10 @@ TEST(parse, hostile_bytes_never_crash) {
       "Content-Type: message/rfc822\r\n\r\n",
       std::string(100000, 'a'),
   };
+}
+
+TEST(parse, hostile_bytes_never_crash) {
+  const auto inputs = hostile_inputs();
   for (const auto& in : inputs) {
     auto p = parse_text(in);
     EXPECT_TRUE(balanced(p.meta.bodystructure)) << p.meta.bodystructure;
@@ -313,6 +317,54 @@ TEST(parse, long_lines_bounded) {
             "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" " + std::to_string((3 << 20) + 2) +
                 " 1 NIL NIL NIL NIL)");
   EXPECT_LE(p.body_text.size(), mime::max_index_text);
+}
+
+// Everything a parse gives, in one comparable list.
+std::vector<std::string> facts_of(const message_meta& m, const std::string& body_text) {
+  return {m.envelope,     m.bodystructure, m.body,           m.subject,      m.base_subject,
+          m.from,         m.to,            m.cc,             m.bcc,          m.sort_from,
+          m.sort_to,      m.sort_cc,       m.display_from,   m.display_to,   m.message_id,
+          m.in_reply_to,  m.references,    std::to_string(m.sent_date),      std::to_string(m.header_size),
+          body_text};
+}
+
+// SMTP parses a message on port 25 before the trace fields go in front of
+// it (storage::parse_ahead). With the trace's length added to the header
+// size, that parse must be the parse of the message as stored, whatever the
+// message: messages whose first line is not a header field, or that have no
+// blank line, multipart and nested ones, and the hostile inputs above.
+TEST(parse, ahead_of_the_trace_fields_is_the_parse_of_the_stored_message) {
+  const std::string trace =
+      "Return-Path: <sender@example.org>\r\n"
+      "Received: from client.example.org ([198.51.100.20])\r\n\tby mail.thainguyen.gov.vn (homthu) with ESMTP id "
+      "T1\r\n\tfor <an@thainguyen.gov.vn>; Sun, 29 Nov 2026 08:00:00 +0000\r\n"
+      "Authentication-Results: mail.thainguyen.gov.vn;\r\n\tiprev=permerror policy.iprev=198.51.100.20;\r\n"
+      "\tspf=none smtp.mailfrom=example.org;\r\n\tdkim=none;\r\n\tdmarc=none header.from=example.org\r\n";
+  auto inputs = hostile_inputs();
+  for (const auto* name : {"forward.eml", "latin1.eml", "vn-multipart.eml"}) {
+    inputs.push_back(sample(name));
+  }
+  inputs.push_back(" a continuation first\r\nSubject: after it\r\n\r\nbody\r\n");
+  inputs.push_back("\tSubject: folded onto the trace\r\nFrom: a@b.vn\r\n\r\nbody\r\n");
+  inputs.push_back("Subject: no line end");
+  inputs.push_back("Subject: only a header\r\nFrom: <a@b.vn>\r\n");
+  inputs.push_back("Subject: bare\nFrom: a@b.vn\n\nline feeds only\n");
+  inputs.push_back(
+      "From: =?UTF-8?B?VHLhuqduIFbEg24gQW4=?= <an@thainguyen.gov.vn>\r\nTo: b@x.vn, c@x.vn\r\n"
+      "Date: Sun, 29 Nov 2026 08:00:00 +0700\r\nMessage-ID: <1@x.vn>\r\n"
+      "Content-Type: multipart/alternative; boundary=a\r\n\r\npreamble\r\n--a\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nS2luaCBn4butaQ==\r\n"
+      "--a\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--a--\r\nepilogue\r\n");
+  for (const auto& content : inputs) {
+    SCOPED_TRACE(content.substr(0, 80));
+    const auto stored = parse_text(trace + content);
+    auto ahead = parse_ahead(content);
+    ASSERT_TRUE(ahead);
+    EXPECT_EQ(ahead->size, content.size());
+    auto meta = ahead->value.meta;
+    meta.header_size += static_cast<std::uint32_t>(trace.size());
+    EXPECT_EQ(facts_of(meta, ahead->value.body_text), facts_of(stored.meta, stored.body_text));
+  }
 }
 
 }  // namespace

@@ -84,6 +84,40 @@ TEST_F(store_test, deliver_to_many_accounts_stores_one_blob) {
   EXPECT_TRUE(fsck->clean()) << (fsck->problems.empty() ? "" : fsck->problems[0]);
 }
 
+// SMTP hands deliver() a parse it made of the content before the trace
+// fields went in front (parse_ahead). deliver() takes it for a blob of the
+// size it describes, adding the trace to the header size, and parses the
+// blob itself otherwise. The parse given here is of a different text of the
+// same size, so that the test sees which parse was used.
+TEST_F(store_test, deliver_takes_a_parse_made_ahead_only_for_its_size) {
+  const std::string trace = "Return-Path: <a@example.org>\r\nReceived: from x ([192.0.2.1])\r\n\tby y; date\r\n";
+  const auto content = simple_message("stored subject");
+  const auto other = simple_message("parsed subject");
+  ASSERT_EQ(content.size(), other.size());
+  const auto header = content.find("\r\n\r\n") + 4;
+  auto kept = spool_kept(*s_, trace + content);
+  delivery_target t;
+  t.account = "an";
+  parsed_ahead ahead{parse_ahead(other), trace.size()};
+  auto out = s_->deliver(kept.id, std::span<const delivery_target>(&t, 1), 0, &ahead);
+  ASSERT_FALSE(out[0].ec) << out[0].ec.message();
+  auto meta = s_->fetch_meta("an", out[0].mailbox_id, std::vector<std::uint32_t>{out[0].uid});
+  ASSERT_TRUE(meta);
+  EXPECT_EQ((*meta)[0].subject, "parsed subject");
+  EXPECT_EQ((*meta)[0].header_size, trace.size() + header);
+  EXPECT_EQ((*meta)[0].entry.size, trace.size() + content.size());
+
+  // One octet of trace more than the blob holds: not this blob's parse.
+  auto kept2 = spool_kept(*s_, trace + content + "\r\n");
+  parsed_ahead wrong{parse_ahead(other), trace.size()};
+  out = s_->deliver(kept2.id, std::span<const delivery_target>(&t, 1), 0, &wrong);
+  ASSERT_FALSE(out[0].ec) << out[0].ec.message();
+  meta = s_->fetch_meta("an", out[0].mailbox_id, std::vector<std::uint32_t>{out[0].uid});
+  ASSERT_TRUE(meta);
+  EXPECT_EQ((*meta)[0].subject, "stored subject");
+  EXPECT_EQ((*meta)[0].header_size, trace.size() + header);
+}
+
 TEST_F(store_test, deliver_unknown_blob_fails_per_target) {
   delivery_target t;
   t.account = "a";

@@ -229,18 +229,40 @@ class subscription {
   virtual ~subscription() = default;
 };
 
+// The parse deliver() makes of a new message (ENVELOPE, BODYSTRUCTURE,
+// search fields and text), made ahead of deliver() by a caller that holds
+// the message in memory and has time to spare: SMTP parses a message while
+// its SPF, DKIM and DMARC checks run. Opaque; see parse_ahead().
+class parsed_message;
+struct parsed_message_delete {
+  void operator()(parsed_message* p) const;
+};
+using parsed_message_ptr = std::unique_ptr<parsed_message, parsed_message_delete>;
+
+struct parsed_ahead {
+  parsed_message_ptr parsed;  // null: deliver() parses the blob itself
+  std::uint64_t prefix = 0;                // octets stored before the content parsed
+};
+
+// Parses `content`: the message as it will be stored, less a prefix made of
+// whole header fields that the parse does not read (the trace fields
+// Return-Path, Received and Authentication-Results), whose length goes in
+// parsed_ahead::prefix. deliver() uses the result only for a blob of
+// exactly prefix + content.size() octets. Blocking (CPU); thread-safe.
+parsed_message_ptr parse_ahead(std::string_view content);
+
 class store {
  public:
   virtual ~store() = default;
 
   // --- delivery (SMTP) and APPEND ---------------------------------------
   virtual result<std::unique_ptr<spool>> begin_spool() = 0;
-  // Parses the blob once (envelope, bodystructure, search text) and adds one
-  // entry per target, all sharing the blob. Durable on return. Outcomes are
-  // per target, in order.
+  // Parses the blob once (envelope, bodystructure, search text), or takes
+  // the parse `ahead` made, and adds one entry per target, all sharing the
+  // blob. Durable on return. Outcomes are per target, in order.
   virtual std::vector<delivery_outcome> deliver(const std::string& blob,
                                                 std::span<const delivery_target> targets,
-                                                std::int64_t internal_date) = 0;
+                                                std::int64_t internal_date, parsed_ahead* ahead = nullptr) = 0;
   // IMAP APPEND into an existing mailbox (not_found makes TRYCREATE).
   virtual result<delivery_outcome> append(const std::string& account, std::string_view mailbox,
                                           const std::string& blob, const flags& f,
