@@ -815,8 +815,8 @@ class view_reader final : public blob_reader {
 void parsed_message_delete::operator()(parsed_message* p) const { delete p; }
 
 // The parser reads no field of a prefix of whole header fields it does not
-// want, and counts positions only relative to where a part's header or
-// body starts, except the top header's size (parse_test checks this).
+// want, and every figure it gives but the top header's size is a distance
+// between two positions inside the content (parse_test checks this).
 parsed_message_ptr parse_ahead(std::string_view content) {
   view_reader r(content);
   parsed_message_ptr p(new parsed_message);

@@ -107,7 +107,8 @@ TEST_F(store_test, deliver_takes_a_parse_made_ahead_only_for_its_size) {
   EXPECT_EQ((*meta)[0].header_size, trace.size() + header);
   EXPECT_EQ((*meta)[0].entry.size, trace.size() + content.size());
 
-  // One octet of trace more than the blob holds: not this blob's parse.
+  // A blob two octets longer than the parse and prefix describe: not this
+  // blob's parse, so the store parses the blob.
   auto kept2 = spool_kept(*s_, trace + content + "\r\n");
   parsed_ahead wrong{parse_ahead(other), trace.size()};
   out = s_->deliver(kept2.id, std::span<const delivery_target>(&t, 1), 0, &wrong);

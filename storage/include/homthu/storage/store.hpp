@@ -241,7 +241,7 @@ using parsed_message_ptr = std::unique_ptr<parsed_message, parsed_message_delete
 
 struct parsed_ahead {
   parsed_message_ptr parsed;  // null: deliver() parses the blob itself
-  std::uint64_t prefix = 0;                // octets stored before the content parsed
+  std::uint64_t prefix = 0;   // octets stored before the content parsed
 };
 
 // Parses `content`: the message as it will be stored, less a prefix made of
