@@ -66,7 +66,8 @@ def wait_for_port(port, timeout=20.0, proc=None):
 class Homthu:
     host = "127.0.0.1"
 
-    def __init__(self, users=50, password="Mat-khau-demo-2026", config_extra="", seed=1):
+    def __init__(self, users=50, password="Mat-khau-demo-2026", config_extra="", seed=1, bin_dir=None):
+        self.bin = bin_dir or BIN  # homthud and homthuctl
         self.users = users
         self.password = password
         self.config_extra = config_extra
@@ -93,7 +94,7 @@ class Homthu:
         self.ldap_uri = "ldap://127.0.0.1:%d" % self.ports["ldap"]
 
         self._run([SLAPD_SH, "setup", self.ldap_dir])
-        self._run([os.path.join(BIN, "homthuctl"), "demo", "ldif", "--users", str(self.users),
+        self._run([os.path.join(self.bin, "homthuctl"), "demo", "ldif", "--users", str(self.users),
                    "--seed", str(self.seed), "--password-stdin", "--out", self.demo_dir],
                   input=self.password)
         self._run([SLAPD_SH, "load", self.ldap_dir, os.path.join(self.demo_dir, "demo.ldif")])
@@ -169,7 +170,7 @@ mem_limit = "19M"
             before = os.path.getsize(stderr_path) if os.path.exists(stderr_path) else 0
             log_before = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
             self.stderr = open(stderr_path, "ab")
-            self.proc = subprocess.Popen([os.path.join(BIN, "homthud"), "--config", self.config_path],
+            self.proc = subprocess.Popen([os.path.join(self.bin, "homthud"), "--config", self.config_path],
                                          stdout=self.stderr, stderr=self.stderr)
             try:
                 # Listening sockets accept (into the backlog) from the bind
@@ -262,7 +263,7 @@ mem_limit = "19M"
         return ctx
 
     def ctl(self, *args, input=None, check=False):
-        return subprocess.run([os.path.join(BIN, "homthuctl"), "--config", self.config_path, *args],
+        return subprocess.run([os.path.join(self.bin, "homthuctl"), "--config", self.config_path, *args],
                               input=input, capture_output=True, text=True, check=check, timeout=300)
 
     def log_text(self):
