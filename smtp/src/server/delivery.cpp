@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <set>
@@ -273,64 +273,39 @@ header_facts scan_headers(std::string_view head) {
 
 message_sink::message_sink(session& s) : s_(s), filter_(s.st.hostname) {}
 
-// Whoever comes first runs the parse: a pool thread, or the delivery job
-// that needs it, so that no job waits for a thread the pool has not given.
+// Whoever comes first runs the parse (std::call_once): a pool thread, or
+// the delivery job that needs it, so that no job waits for a thread the
+// pool has not given; the other waits for the run in progress.
 class message_sink::parse_job {
  public:
   explicit parse_job(std::shared_ptr<const std::string> content) : content_(std::move(content)) {}
 
-  // On a pool thread; nothing to do once the delivery job has taken it.
+  // On a pool thread; nothing to do once taken or cancelled.
   void run() {
-    {
-      std::lock_guard lock(m_);
-      if (state_ != state::waiting) {
-        return;
-      }
-      state_ = state::running;
+    if (!cancelled_.load(std::memory_order_relaxed)) {
+      std::call_once(once_, [this] { parse(); });
     }
-    auto parsed = parse();
-    {
-      std::lock_guard lock(m_);
-      parsed_ = std::move(parsed);
-      state_ = state::done;
-    }
-    done_.notify_all();
   }
 
   // The message was refused: a thread that has not started need not.
-  void cancel() {
-    std::lock_guard lock(m_);
-    if (state_ == state::waiting) {
-      state_ = state::done;
-    }
-  }
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
-  // The parse, made now if no thread has started it; null if it failed
-  // (deliver() then parses the blob itself).
+  // The parse; null if it failed (deliver() then parses the blob itself).
   storage::parsed_message_ptr take() {
-    std::unique_lock lock(m_);
-    if (state_ == state::waiting) {
-      state_ = state::done;
-      lock.unlock();
-      return parse();
-    }
-    done_.wait(lock, [this] { return state_ == state::done; });
+    std::call_once(once_, [this] { parse(); });
     return std::move(parsed_);
   }
 
  private:
-  storage::parsed_message_ptr parse() {
+  void parse() {
     try {
-      return storage::parse_ahead(*content_);
+      parsed_ = storage::parse_ahead(*content_);
     } catch (const std::bad_alloc&) {
-      return nullptr;
     }
   }
 
-  enum class state { waiting, running, done };
-  std::mutex m_;
-  std::condition_variable done_;
-  state state_ = state::waiting;
+  std::once_flag once_;
+  std::atomic<bool> cancelled_{false};
   std::shared_ptr<const std::string> content_;
   storage::parsed_message_ptr parsed_;
 };
@@ -560,7 +535,7 @@ asio::awaitable<void> message_sink::spill() {
 }
 
 boost::system::error_code message_sink::write_released(const std::string& auth_results,
-                                                       const std::string& held) const {
+                                                       const std::string& held) {
   // The trace fields, then what was held: spilled to a file (overflow_), or
   // in memory (`held`; empty once spilled).
   auto* sp = spool_.get();
@@ -713,7 +688,7 @@ asio::awaitable<proto::reply> message_sink::commit_inner() {
     const auto sender = s_.tx.mail.sender.str();
     const auto known_iprev = s_.iprev;
     const auto enforce = st.svc.cfg.smtp.enforce_dmarc;
-    const auto* sink = this;
+    auto* sink = this;
     // The checks, then the trace fields with their results and the content
     // into the spool and the queue body, in the same job.
     auto check_all = [&st, pass, &held, &ip, &helo, &sender, &from_domains, &known_iprev, enforce, sink]() {

@@ -55,7 +55,7 @@ class message_sink {
   asio::awaitable<void> flush_pending();
   // Writes the trace fields (with `auth_results`) and the held content to
   // the spool and the queue body. Blocking: on the worker pool.
-  boost::system::error_code write_released(const std::string& auth_results, const std::string& held) const;
+  boost::system::error_code write_released(const std::string& auth_results, const std::string& held);
   // Drops what was held once it has been written (or refused).
   void end_holding();
   session& s_;

@@ -228,6 +228,8 @@ TEST_P(transcript, plays) {
     } else if (l.rfind("@ ", 0) == 0) {
       auto parts = split(l.substr(2), ' ');
       const auto& cmd = parts.at(0);
+      // The directive's text after its argument `arg`, escapes undone.
+      auto rest_after = [&l](const std::string& arg) { return unescape(trim(l.substr(l.find(arg) + arg.size()))); };
       if (cmd == "starttls") {
         c.start_tls();
       } else if (cmd == "closed") {
@@ -257,7 +259,7 @@ TEST_P(transcript, plays) {
       } else if (cmd == "contains" || cmd == "not-contains") {
         auto msgs = h.store.messages_for(parts.at(1));
         ASSERT_FALSE(msgs.empty()) << where;
-        const auto text = unescape(trim(l.substr(l.find(parts.at(1)) + parts.at(1).size())));
+        const auto text = rest_after(parts.at(1));
         const bool has = msgs.back().content.find(text) != std::string::npos;
         EXPECT_EQ(has, cmd == "contains") << where << "\n  message:\n" << msgs.back().content;
       } else if (cmd == "parsed-ahead") {
@@ -272,12 +274,11 @@ TEST_P(transcript, plays) {
           continue;
         }
         ASSERT_TRUE(m.ahead_prefix.has_value()) << where;
-        const auto text = unescape(trim(l.substr(l.find(parts.at(1)) + parts.at(1).size())));
+        const auto text = rest_after(parts.at(1));
         ASSERT_LE(*m.ahead_prefix, m.content.size()) << where;
         EXPECT_EQ(m.content.substr(*m.ahead_prefix, text.size()), text) << where << "\n  message:\n" << m.content;
-        EXPECT_EQ(m.content.rfind("Authentication-Results: mail.thainguyen.gov.vn;", *m.ahead_prefix),
-                  m.content.find("Authentication-Results: mail.thainguyen.gov.vn;"))
-            << where << ": the content parsed ahead holds our trace field";
+        EXPECT_LT(m.content.find("Authentication-Results: mail.thainguyen.gov.vn;"), *m.ahead_prefix)
+            << where << ": our trace field is not in the prefix";
       } else if (cmd == "directory") {
         h.dir.set_unavailable(parts.at(1) == "down");
       } else if (cmd == "store") {

@@ -10,30 +10,8 @@
 namespace homthu::storage::testing {
 namespace {
 
-class string_reader final : public blob_reader {
- public:
-  explicit string_reader(std::string s) : s_(std::move(s)) {}
-  std::uint64_t size() const override { return s_.size(); }
-  result<std::size_t> read(std::span<char> buf) override {
-    std::size_t n = std::min(buf.size(), s_.size() - pos_);
-    std::memcpy(buf.data(), s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  result<void> seek(std::uint64_t off) override {
-    pos_ = std::min<std::size_t>(off, s_.size());
-    return {};
-  }
-
- private:
-  std::string s_;
-  std::size_t pos_ = 0;
-};
-
-mime::parsed parse_text(const std::string& s) {
-  string_reader r(s);
-  return mime::parse(r);
-}
+// The parse deliver() makes, over the text in memory.
+mime::parsed parse_text(const std::string& s) { return std::move(parse_ahead(s)->value); }
 
 std::string sample(const std::string& name) { return read_file(std::string(HOMTHU_TEST_DATA) + "/storage/" + name); }
 
